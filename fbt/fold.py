@@ -1,0 +1,138 @@
+"""The fold: the only loop. It replays a bar stream through the reducers.
+
+For every bar, a local FIFO queue is drained in the seed's order: the MARKET event (strategies in
+order), then every SIGNAL, ORDER and FILL it caused, each handled by :func:`fbt.reducers.make_step`,
+before the next bar. :func:`fold` returns the ordered event log and the final world; :func:`scan`
+yields the world after every bar, for debugging.
+
+On a bar where no strategy signals and no order is pending, the step changes nothing but the
+strategy states, so :func:`fold` skips building the intermediate world there; :func:`scan` builds it
+always. A test holds the two equal.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from fbt.config import Config
+from fbt.errors import StrategyError
+from fbt.events import Event, MarketEvent
+from fbt.market import BarData
+from fbt.reducers.context import Context
+from fbt.reducers.step import Step, call_strategy, make_step
+from fbt.state import Portfolio, World
+from fbt.strategy import Strategy
+
+__all__ = ["BarStep", "Run", "drain", "fold", "scan", "start"]
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class Run:
+    """A finished fold: the ordered non-market events, the bar of each, and the final world."""
+
+    data: BarData
+    config: Config
+    strategies: tuple[Strategy[Any], ...]
+    events: tuple[Event, ...]
+    event_bars: npt.NDArray[np.int64]
+    final: World
+
+    @property
+    def n_bars(self) -> int:
+        """How many bars the fold consumed (the strategies were called once on each)."""
+        return len(self.data)
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class BarStep:
+    """One bar of a :func:`scan`: its index, the world after it, and the events it caused."""
+
+    index: int
+    world: World
+    events: tuple[Event, ...]
+
+
+def start(strategies: Sequence[Strategy[Any]], data: BarData, config: Config) -> tuple[Context, World]:
+    """Build the strategies on the data and return the run's context and initial world."""
+    if not strategies:
+        raise StrategyError("no strategy given")
+    states, steps = [], []
+    for s in strategies:
+        try:
+            state, step = s.build(data)
+        except StrategyError:
+            raise
+        except Exception as exc:
+            raise StrategyError(f"strategy {s.name!r} failed to build: {type(exc).__name__}: {exc}") from exc
+        states.append(state)
+        steps.append(step)
+    ctx = Context(data=data, config=config, strategy_names=tuple(s.name for s in strategies), steps=tuple(steps))
+    world = World(
+        strategies=tuple(states),
+        portfolio=Portfolio.initial(capital=config.capital, n_symbols=len(data.symbols)),
+    )
+    return ctx, world
+
+
+def drain(step: Step, world: World, queue: Sequence[Event]) -> tuple[World, list[Event]]:
+    """Handle ``queue`` and everything it causes, first in first out; return the handled events."""
+    todo = deque(queue)
+    handled: list[Event] = []
+    while todo:
+        event = todo.popleft()
+        world, caused = step(world, event)
+        handled.append(event)
+        todo.extend(caused)
+    return world, handled
+
+
+def scan(
+    strategies: Sequence[Strategy[Any]], data: BarData, config: Config | None = None
+) -> Iterator[BarStep]:
+    """Yield the world after every bar, with the events that bar caused (market event first)."""
+    ctx, world = start(strategies, data, config or Config())
+    step = make_step(ctx)
+    for i in range(len(data)):
+        world, handled = drain(step, world, (MarketEvent(i, data),))
+        yield BarStep(index=i, world=world, events=tuple(handled))
+
+
+def fold(strategies: Sequence[Strategy[Any]], data: BarData, config: Config | None = None) -> Run:
+    """Run the strategies over every bar of ``data`` and return the event log and final world."""
+    config = config or Config()
+    ctx, world = start(strategies, data, config)
+    step = make_step(ctx)
+    states = list(world.strategies)
+    portfolio, broker = world.portfolio, world.broker
+    log: list[Event] = []
+    log_bars: list[int] = []
+    n_strategies = range(len(states))
+    market: MarketEvent | None = None
+    for i in range(len(data)):
+        market = MarketEvent(i, data)
+        queue: list[Event] = []
+        for k in n_strategies:
+            states[k], signals = call_strategy(ctx, k, states[k], market)
+            if signals:
+                queue.extend(signals)
+        if queue or broker.pending:
+            world = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
+            world, handled = drain(step, world, queue)
+            portfolio, broker = world.portfolio, world.broker
+            log.extend(handled)
+            log_bars.extend([i] * len(handled))
+    final = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
+    return Run(
+        data=data,
+        config=config,
+        strategies=tuple(strategies),
+        events=tuple(log),
+        event_bars=np.asarray(log_bars, dtype=np.int64),
+        final=final,
+    )

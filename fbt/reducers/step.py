@@ -1,0 +1,107 @@
+"""The step: one event in, the new world and the events it caused out.
+
+``step(world, event)`` dispatches on the event's type (a table, not an ``isinstance`` ladder):
+
+- MARKET: each strategy in turn (its signals queued in strategy order); the book portfolio's own
+  market handling (recording equity) is derived after the run, so it changes nothing here;
+- SIGNAL: the portfolio turns it into orders;
+- ORDER: the broker fills it;
+- FILL: the portfolio books it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fbt.errors import StrategyError
+from fbt.events import Event, FillEvent, MarketEvent, OrderEvent, SignalEvent
+from fbt.reducers.broker import execute_order
+from fbt.reducers.context import Context
+from fbt.reducers.portfolio import apply_fill, naive_orders
+from fbt.state import World
+
+__all__ = ["Context", "Step", "call_strategy", "check_signals", "make_step"]
+
+Step = Callable[[World, Event], tuple[World, tuple[Event, ...]]]
+
+
+def check_signals(ctx: Context, k: int, signals: object, market: MarketEvent) -> Sequence[SignalEvent]:
+    """Return ``signals`` if it is a tuple or list of SignalEvent, else raise a StrategyError."""
+    if signals.__class__ is not tuple and signals.__class__ is not list:
+        raise StrategyError(
+            f"strategy {ctx.strategy_names[k]!r} returned {type(signals).__name__} as its signals at bar "
+            f"{market.index} ({market.latest_datetime()}); expected a tuple or list of SignalEvent"
+        )
+    for s in signals:  # type: ignore[attr-defined]
+        if s.__class__ is not SignalEvent:
+            raise StrategyError(
+                f"strategy {ctx.strategy_names[k]!r} returned a {type(s).__name__} among its signals at bar "
+                f"{market.index} ({market.latest_datetime()}); expected SignalEvent"
+            )
+    return signals  # type: ignore[return-value]
+
+
+def call_strategy(ctx: Context, k: int, state: Any, market: MarketEvent) -> tuple[Any, Sequence[SignalEvent]]:
+    """Call strategy ``k`` on a bar, turning its failures into one clear StrategyError."""
+    try:
+        result = ctx.steps[k](state, market)
+    except Exception as exc:
+        raise StrategyError(
+            f"strategy {ctx.strategy_names[k]!r} raised at bar {market.index} ({market.latest_datetime()}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    if result.__class__ is not tuple or len(result) != 2:
+        raise StrategyError(
+            f"strategy {ctx.strategy_names[k]!r} returned {type(result).__name__} at bar {market.index}; "
+            f"expected a (state, signals) pair"
+        )
+    state, signals = result
+    if signals:
+        return state, check_signals(ctx, k, signals, market)
+    if signals.__class__ is not tuple and signals.__class__ is not list:
+        check_signals(ctx, k, signals, market)
+    return state, signals
+
+
+def make_step(ctx: Context) -> Step:
+    """Return the run's ``step(world, event) -> (world, events)``."""
+
+    def on_market(world: World, event: MarketEvent) -> tuple[World, tuple[Event, ...]]:
+        states = list(world.strategies)
+        emitted: list[Event] = []
+        for k in range(len(states)):
+            states[k], signals = call_strategy(ctx, k, states[k], event)
+            emitted.extend(signals)
+        return World(market=event, strategies=tuple(states), portfolio=world.portfolio, broker=world.broker), tuple(
+            emitted
+        )
+
+    def on_signal(world: World, event: SignalEvent) -> tuple[World, tuple[Event, ...]]:
+        portfolio, orders = naive_orders(world.portfolio, event, ctx)
+        if portfolio is world.portfolio:
+            return world, orders
+        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), orders
+
+    def on_order(world: World, event: OrderEvent) -> tuple[World, tuple[Event, ...]]:
+        assert world.market is not None, "an order before the first bar"
+        broker, fills = execute_order(world.broker, event, world.market, ctx)
+        if broker is world.broker:
+            return world, fills
+        return World(market=world.market, strategies=world.strategies, portfolio=world.portfolio, broker=broker), fills
+
+    def on_fill(world: World, event: FillEvent) -> tuple[World, tuple[Event, ...]]:
+        portfolio = apply_fill(world.portfolio, event, ctx)
+        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
+
+    table: dict[type, Callable[[World, Any], tuple[World, tuple[Event, ...]]]] = {
+        MarketEvent: on_market,
+        SignalEvent: on_signal,
+        OrderEvent: on_order,
+        FillEvent: on_fill,
+    }
+
+    def step(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
+        return table[event.__class__](world, event)
+
+    return step

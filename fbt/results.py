@@ -1,0 +1,162 @@
+"""Results derived after the fold, vectorised: equity curve, fills and statistics.
+
+The run records events; the per-bar equity curve is computed from the fills and the price columns
+afterwards, with the same arithmetic in the same order as the portfolio reducer, so it equals what
+the reducer says at every bar bit for bit (a property test holds this).
+
+Book semantics: the row for bar ``i`` is taken when bar ``i``'s MARKET event is handled, *before*
+that bar's fills: positions and cash include fills of earlier bars only; holdings are those
+positions marked at bar ``i``'s ``adj_close``. The state after the last bar's fills closes the
+curve for the statistics (the seed's trailing row, here labelled as the end state) and gives the
+final equity.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from fbt.events import Direction, FillEvent
+from fbt.fold import Run
+from fbt.market import FIELDS
+from fbt.stats import drawdowns, sharpe_ratio
+
+__all__ = ["Curve", "FillTable", "derive", "fill_table", "statistics"]
+
+FloatArray = npt.NDArray[np.float64]
+_ADJ = FIELDS.index("adj_close")
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class FillTable:
+    """The run's fills as columns, in the order they happened."""
+
+    bar: npt.NDArray[np.int64]
+    symbol: npt.NDArray[np.int64]  # index into data.symbols
+    sign: FloatArray  # +1 buy, -1 sell
+    quantity: FloatArray
+    price: FloatArray
+    commission: FloatArray
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class Curve:
+    """The per-bar equity curve (one entry per aligned bar) and the final state after all fills."""
+
+    positions: FloatArray  # (n_symbols, n_bars)
+    holdings: FloatArray  # (n_symbols, n_bars)
+    cash: FloatArray
+    commission: FloatArray
+    total: FloatArray
+    returns: FloatArray
+    equity_curve: FloatArray
+    drawdown: FloatArray
+    final_positions: FloatArray
+    final_cash: float
+    final_commission: float
+    final_equity: float
+
+
+def fill_table(run: Run) -> FillTable:
+    """Collect the fills of a run as columns."""
+    index = {s: k for k, s in enumerate(run.data.symbols)}
+    picks = [(b, e) for b, e in zip(run.event_bars.tolist(), run.events, strict=True) if e.__class__ is FillEvent]
+    fills: list[FillEvent] = [e for _, e in picks]  # type: ignore[misc]
+    return FillTable(
+        bar=np.array([b for b, _ in picks], dtype=np.int64),
+        symbol=np.array([index[f.symbol] for f in fills], dtype=np.int64),
+        sign=np.array([1.0 if f.direction is Direction.BUY else -1.0 for f in fills]),
+        quantity=np.array([f.quantity for f in fills], dtype=np.float64),
+        price=np.array([f.price for f in fills], dtype=np.float64),
+        commission=np.array([f.commission for f in fills], dtype=np.float64),
+    )
+
+
+def derive(run: Run, fills: FillTable | None = None) -> Curve:
+    """Compute the equity curve of a run from its fills and the ``adj_close`` columns."""
+    f = fills if fills is not None else fill_table(run)
+    data, capital = run.data, run.config.capital
+    n, n_sym = len(data), len(data.symbols)
+    bars = np.arange(n)
+    # cash and commission after each fill, accumulated in fill order exactly as the reducer does
+    flows = f.sign * f.price * f.quantity + f.commission
+    cash_after = np.subtract.accumulate(np.concatenate(([capital], flows)))
+    commission_after = np.add.accumulate(np.concatenate(([0.0], f.commission)))
+    before = np.searchsorted(f.bar, bars, side="left")  # fills of earlier bars only
+    cash = cash_after[before]
+    commission = commission_after[before]
+    positions = np.zeros((n_sym, n))
+    final_positions = np.zeros(n_sym)
+    for s in range(n_sym):
+        mine = f.symbol == s
+        held_after = np.add.accumulate(np.concatenate(([0.0], f.sign[mine] * f.quantity[mine])))
+        positions[s] = held_after[np.searchsorted(f.bar[mine], bars, side="left")]
+        final_positions[s] = held_after[-1]
+    prices = data.values[_ADJ]
+    with np.errstate(invalid="ignore"):
+        holdings = np.where(positions == 0.0, 0.0, positions * prices)
+    total = cash.copy()
+    for s in range(n_sym):
+        total += holdings[s]
+    final_equity = float(cash_after[-1])
+    if n:
+        for s in range(n_sym):
+            q = float(final_positions[s])
+            final_equity = final_equity + (0.0 if q == 0.0 else q * float(prices[s, n - 1]))
+    previous = np.concatenate(([capital], total[:-1]))
+    returns = total / previous - 1.0
+    equity_curve = np.cumprod(1.0 + returns)
+    drawdown, _, _ = drawdowns(equity_curve)
+    return Curve(
+        positions=positions,
+        holdings=holdings,
+        cash=cash,
+        commission=commission,
+        total=total,
+        returns=returns,
+        equity_curve=equity_curve,
+        drawdown=drawdown,
+        final_positions=final_positions,
+        final_cash=float(cash_after[-1]),
+        final_commission=float(commission_after[-1]),
+        final_equity=final_equity,
+    )
+
+
+def statistics(run: Run, curve: Curve) -> dict[str, Any]:
+    """Return the run's statistics and counts, as raw numbers under stable snake_case keys.
+
+    The per-bar curve is closed by the final state (after the last bar's fills) before the Sharpe
+    ratio and drawdowns are taken, as the seed's curve ends with that state.
+    """
+    capital = run.config.capital
+    last_total = float(curve.total[-1]) if curve.total.size else capital
+    closing_return = curve.final_equity / last_total - 1.0
+    returns = np.concatenate((curve.returns, [closing_return]))
+    last_curve = float(curve.equity_curve[-1]) if curve.equity_curve.size else 1.0
+    closed = np.concatenate((curve.equity_curve, [last_curve * (1.0 + closing_return)]))
+    _, max_drawdown, duration = drawdowns(closed)
+    counts = {"SignalEvent": 0, "OrderEvent": 0, "FillEvent": 0}
+    for e in run.events:
+        name = type(e).__name__
+        if name in counts:
+            counts[name] += 1
+    sharpe = sharpe_ratio(returns, periods=run.config.periods)
+    return {
+        "total_return": curve.final_equity / capital - 1.0,
+        "sharpe_ratio": None if math.isnan(sharpe) else sharpe,
+        "max_drawdown": max_drawdown,
+        "drawdown_duration": duration,
+        "final_equity": curve.final_equity,
+        "initial_capital": capital,
+        "commission": curve.final_commission,
+        "periods": run.config.periods,
+        "bars": run.n_bars,
+        "signals": counts["SignalEvent"],
+        "orders": counts["OrderEvent"],
+        "fills": counts["FillEvent"],
+    }

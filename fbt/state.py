@@ -1,0 +1,56 @@
+"""Frozen state records: the portfolio, the broker, and the world the fold carries.
+
+>>> p = Portfolio.initial(capital=1000.0, n_symbols=2)
+>>> p.cash, p.positions
+(1000.0, (0.0, 0.0))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from fbt.events import MarketEvent, OrderEvent
+
+__all__ = ["Broker", "Portfolio", "World"]
+
+
+@attrs.frozen(kw_only=True)
+class Portfolio:
+    """Cash, cumulative commission and signed positions (aligned to the run's symbols).
+
+    Holdings and total equity depend on prices, so they are computed from a bar, not stored:
+    ``total = cash + sum(position * adj_close)``.
+    """
+
+    cash: float
+    commission: float = 0.0
+    positions: tuple[float, ...]
+    orders_sent: int = 0
+
+    @classmethod
+    def initial(cls, *, capital: float, n_symbols: int) -> Portfolio:
+        """Return a flat portfolio holding ``capital`` in cash."""
+        return cls(cash=float(capital), positions=(0.0,) * n_symbols)
+
+
+@attrs.frozen(kw_only=True)
+class Broker:
+    """The simulated broker's state: orders accepted but not yet filled."""
+
+    pending: tuple[OrderEvent, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class World:
+    """Everything the fold carries from one event to the next.
+
+    ``market`` is the latest market event (None before the first bar); ``strategies`` holds each
+    strategy's own state, in the order the strategies were given.
+    """
+
+    market: MarketEvent | None = None
+    strategies: tuple[Any, ...]
+    portfolio: Portfolio
+    broker: Broker = Broker()
