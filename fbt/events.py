@@ -4,16 +4,17 @@ Events are facts stamped with the *bar time* (integer nanoseconds since the epoc
 label), never the wall clock, so the same inputs always give the same events.
 
 >>> from fbt.events import OrderEvent, Direction
->>> OrderEvent(timestamp=0, symbol="ORCL", quantity=100, direction=Direction.BUY, order_id=1)
-OrderEvent(timestamp=0, symbol='ORCL', quantity=100, direction=<Direction.BUY: 'BUY'>, order_type=<OrderType.MKT: 'MKT'>, order_id=1)
+>>> order = OrderEvent(timestamp=0, symbol="ORCL", quantity=100, direction=Direction.BUY, order_id=1)
+>>> order.direction.sign, order.order_type.value
+(1, 'MKT')
 """
 
 from __future__ import annotations
 
 import enum
 import math
-import attrs
 
+import attrs
 import numpy as np
 
 from fbt.errors import StrategyError
@@ -21,9 +22,9 @@ from fbt.market import FIELDS, Bar, BarData, FloatArray
 
 __all__ = [
     "Direction",
-    "MarketEvent",
     "Event",
     "FillEvent",
+    "MarketEvent",
     "OrderEvent",
     "OrderType",
     "SignalEvent",
@@ -120,7 +121,7 @@ class MarketEvent:
         """Return the last ``n`` values of a field, or fewer if fewer bars exist (read-only view)."""
         s = self._s(symbol)
         start = max(self.data.first[s], self.index + 1 - n)
-        return self.data.values[self._f(field), s, start : self.index + 1]  # type: ignore[no-any-return]
+        return self.data.values[self._f(field), s, start : self.index + 1]
 
     def latest_bars(self, symbol: str, n: int = 1) -> tuple[Bar, ...]:
         """Return the last ``n`` bars of a symbol, or fewer if fewer bars exist."""

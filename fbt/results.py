@@ -65,7 +65,7 @@ def fill_table(run: Run) -> FillTable:
     """Collect the fills of a run as columns."""
     index = {s: k for k, s in enumerate(run.data.symbols)}
     picks = [(b, e) for b, e in zip(run.event_bars.tolist(), run.events, strict=True) if e.__class__ is FillEvent]
-    fills: list[FillEvent] = [e for _, e in picks]  # type: ignore[misc]
+    fills: list[FillEvent] = [e for _, e in picks]  # type: ignore[misc,unused-ignore]
     return FillTable(
         bar=np.array([b for b, _ in picks], dtype=np.int64),
         symbol=np.array([index[f.symbol] for f in fills], dtype=np.int64),
@@ -109,7 +109,7 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
             final_equity = final_equity + (0.0 if q == 0.0 else q * float(prices[s, n - 1]))
     previous = np.concatenate(([capital], total[:-1]))
     returns = total / previous - 1.0
-    equity_curve = np.cumprod(1.0 + returns)
+    equity_curve = np.cumprod(1.0 + returns, dtype=np.float64)
     drawdown, _, _ = drawdowns(equity_curve)
     return Curve(
         positions=positions,

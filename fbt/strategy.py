@@ -59,7 +59,7 @@ def strategy(
         return initial, step
 
     return Strategy(
-        name=name or getattr(step, "__name__", "strategy"),
+        name=name or str(getattr(step, "__name__", "strategy")),
         build=build,
         params=tuple(sorted((params or {}).items())),
     )

@@ -40,7 +40,7 @@ def format_timestamps(timestamps: npt.NDArray[np.int64], time_format: str) -> li
         unit = "us"
     else:
         unit = "ns"
-    text = np.datetime_as_string(ts.astype("datetime64[ns]"), unit=unit)
+    text = np.datetime_as_string(ts.astype("datetime64[ns]"), unit=unit)  # type: ignore[call-overload]
     return [t.replace("T", " ") for t in text.tolist()]
 
 

@@ -33,13 +33,13 @@ def check_signals(ctx: Context, k: int, signals: object, market: MarketEvent) ->
             f"strategy {ctx.strategy_names[k]!r} returned {type(signals).__name__} as its signals at bar "
             f"{market.index} ({market.latest_datetime()}); expected a tuple or list of SignalEvent"
         )
-    for s in signals:  # type: ignore[attr-defined]
+    for s in signals:  # type: ignore[attr-defined,unused-ignore]
         if s.__class__ is not SignalEvent:
             raise StrategyError(
                 f"strategy {ctx.strategy_names[k]!r} returned a {type(s).__name__} among its signals at bar "
                 f"{market.index} ({market.latest_datetime()}); expected SignalEvent"
             )
-    return signals  # type: ignore[return-value]
+    return signals  # type: ignore[return-value,unused-ignore]
 
 
 def call_strategy(ctx: Context, k: int, state: Any, market: MarketEvent) -> tuple[Any, Sequence[SignalEvent]]:
