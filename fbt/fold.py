@@ -5,9 +5,9 @@ order), then every SIGNAL, ORDER and FILL it caused, each handled by :func:`fbt.
 before the next bar. :func:`fold` returns the ordered event log and the final world; :func:`scan`
 yields the world after every bar, for debugging.
 
-On a bar where no strategy signals and no order is pending, the step changes nothing but the
-strategy states, so :func:`fold` skips building the intermediate world there; :func:`scan` builds it
-always. A test holds the two equal.
+On a bar where no order is pending at the broker, the market step only calls the strategies, so
+:func:`fold` calls them directly and builds a world only when they signal; :func:`scan` takes the
+general path on every bar. A test holds the two equal.
 """
 
 from __future__ import annotations
@@ -116,15 +116,23 @@ def fold(strategies: Sequence[Strategy[Any]], data: BarData, config: Config | No
     market: MarketEvent | None = None
     for i in range(len(data)):
         market = MarketEvent(i, data)
-        queue: list[Event] = []
-        for k in n_strategies:
-            states[k], signals = call_strategy(ctx, k, states[k], market)
-            if signals:
-                queue.extend(signals)
-        if queue or broker.pending:
+        if broker.pending:  # the broker has work on this bar: take the general path
+            world = World(market=world.market, strategies=tuple(states), portfolio=portfolio, broker=broker)
+            world, handled = drain(step, world, (market,))
+            states, portfolio, broker = list(world.strategies), world.portfolio, world.broker
+            del handled[0]
+        else:  # the market step of a quiet broker: the strategies, then their signals
+            queue: list[Event] = []
+            for k in n_strategies:
+                states[k], signals = call_strategy(ctx, k, states[k], market)
+                if signals:
+                    queue.extend(signals)
+            if not queue:
+                continue
             world = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
             world, handled = drain(step, world, queue)
             portfolio, broker = world.portfolio, world.broker
+        if handled:
             log.extend(handled)
             log_bars.extend([i] * len(handled))
     final = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)

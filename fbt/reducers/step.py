@@ -39,6 +39,11 @@ def check_signals(ctx: Context, k: int, signals: object, market: MarketEvent) ->
                 f"strategy {ctx.strategy_names[k]!r} returned a {type(s).__name__} among its signals at bar "
                 f"{market.index} ({market.latest_datetime()}); expected SignalEvent"
             )
+        if s.symbol not in ctx.symbol_index:
+            raise StrategyError(
+                f"strategy {ctx.strategy_names[k]!r} sent a signal for unknown symbol {s.symbol!r} at bar "
+                f"{market.index} ({market.latest_datetime()}); the data has {', '.join(ctx.data.symbols)}"
+            )
     return signals  # type: ignore[return-value,unused-ignore]
 
 

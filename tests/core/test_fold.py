@@ -1,0 +1,454 @@
+"""The fold: scan agrees with fold, the derived curve agrees with the reducers, runs are
+deterministic, strategies cannot look ahead, and a misbehaving strategy is a clear StrategyError."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fbt
+from fbt.config import Config
+from fbt.errors import StrategyError
+from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
+from fbt.fold import fold, scan, start
+from fbt.market import FIELDS, BarData, align
+from fbt.models.commission import ib_seed_commission, zero_commission
+from fbt.reducers.portfolio import mark
+from fbt.results import derive
+from fbt.state import Portfolio
+from fbt.strategy import Strategy
+
+DAY = 86_400 * 10**9
+BASE = 1_262_304_000 * 10**9  # 2010-01-01
+ADJ = FIELDS.index("adj_close")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def price_commission(quantity: float, price: float) -> float:
+    """A commission that depends on the price too (10 bp of the traded value)."""
+    return 0.001 * quantity * price
+
+
+# --- random data and a random "script" strategy -----------------------------------------------
+
+prices = st.one_of(
+    st.floats(min_value=0.5, max_value=500.0, allow_nan=False),
+    st.integers(1, 50_000).map(lambda c: c / 100),
+)
+
+
+@st.composite
+def aligned_data(draw: st.DrawFn, min_bars: int = 1, max_bars: int = 60) -> BarData:
+    """1-3 symbols over 1-60 daily bars, aligned by fbt.market.align.
+
+    The first symbol trades every bar; the others start at a random bar (possibly late) and miss
+    random bars after that (forward filled). Prices are random, with flat stretches; ``adj_close``
+    differs from ``close`` for some symbols.
+    """
+    n = draw(st.integers(min_bars, max_bars), label="n_bars")
+    n_sym = draw(st.integers(1, 3), label="n_symbols")
+    stamps = BASE + np.arange(n, dtype=np.int64) * DAY
+    per_symbol: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+    for s in range(n_sym):
+        if s == 0:
+            rows = list(range(n))
+        else:
+            begin = draw(st.integers(0, n - 1))
+            keep = draw(st.lists(st.booleans(), min_size=n - begin - 1, max_size=n - begin - 1))
+            rows = [begin] + [begin + 1 + j for j, k in enumerate(keep) if k]
+        m = len(rows)
+        raw = draw(st.lists(prices, min_size=m, max_size=m))
+        flat = draw(st.lists(st.booleans(), min_size=m, max_size=m))
+        close = np.array(raw)
+        for j in range(1, m):
+            if flat[j]:
+                close[j] = close[j - 1]
+        columns = {"close": close}
+        if draw(st.booleans()):
+            columns["adj_close"] = close * draw(st.sampled_from([0.9, 0.75, 1.0 / 3.0]))
+        per_symbol[["AAA", "BBB", "CCC"][s]] = (stamps[rows], columns)
+    return align(per_symbol)
+
+
+def script_strategy(name: str, script: Sequence[tuple[int, int, SignalType]], as_list: bool = False) -> Strategy[Any]:
+    """A strategy that emits the scripted signals at their bars, for symbols that have started.
+
+    Its state counts the calls and the signals sent, so equal states mean equal histories.
+    """
+    by_bar: dict[int, list[tuple[int, SignalType]]] = {}
+    for bar, sym, kind in script:
+        by_bar.setdefault(bar, []).append((sym, kind))
+
+    def build(data: BarData) -> tuple[tuple[int, int], Callable[..., Any]]:
+        symbols, first = data.symbols, data.first
+
+        def step(state: tuple[int, int], event: MarketEvent) -> tuple[tuple[int, int], Sequence[SignalEvent]]:
+            i = event.index
+            signals = [
+                SignalEvent(timestamp=event.timestamp, strategy_id=name, symbol=symbols[s], signal_type=kind)
+                for s, kind in by_bar.get(i, ())
+                if s < len(symbols) and first[s] <= i
+            ]
+            new = (state[0] + 1, state[1] + len(signals))
+            return new, (signals if as_list else tuple(signals))
+
+        return (0, 0), step
+
+    return Strategy(name=name, build=build, params=(("script", tuple(script)),))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[BarData, tuple[Strategy[Any], ...], Config]:
+    data = draw(aligned_data())
+    n, n_sym = len(data), len(data.symbols)
+    entry = st.tuples(st.integers(0, n - 1), st.integers(0, n_sym - 1), st.sampled_from(list(SignalType)))
+    strategies = tuple(
+        script_strategy(f"script{k}", draw(st.lists(entry, max_size=25)), as_list=draw(st.booleans()))
+        for k in range(draw(st.integers(1, 2)))
+    )
+    config = Config(
+        capital=draw(st.sampled_from([1_000.0, 100_000.0, 12_345.67])),
+        quantity=draw(st.sampled_from([1.0, 100.0, 600.0, 0.5])),
+        commission=draw(st.sampled_from([ib_seed_commission, zero_commission, price_commission])),
+    )
+    return data, strategies, config
+
+
+Scenario = tuple[BarData, tuple[Strategy[Any], ...], Config]
+
+
+# --- fold and scan ----------------------------------------------------------------------------
+
+
+@settings(max_examples=120)
+@given(scenario=scenarios())
+def test_fold_equals_scan(scenario: Scenario) -> None:
+    data, strategies, config = scenario
+    run = fold(strategies, data, config)
+    steps = list(scan(strategies, data, config))
+
+    assert [s.index for s in steps] == list(range(len(data)))
+    for s in steps:
+        market = s.events[0]
+        assert isinstance(market, MarketEvent) and market.index == s.index
+        assert not any(isinstance(e, MarketEvent) for e in s.events[1:])
+    scanned = tuple(e for s in steps for e in s.events[1:])
+    bars = [s.index for s in steps for _ in s.events[1:]]
+    assert scanned == run.events
+    assert run.event_bars.tolist() == bars
+    last = steps[-1].world
+    assert last.portfolio == run.final.portfolio
+    assert last.strategies == run.final.strategies
+    assert last.broker == run.final.broker
+    assert run.final.strategies == tuple((len(data), sum(isinstance(e, SignalEvent) and e.strategy_id == s.name
+                                                        for e in run.events)) for s in strategies)
+
+
+@settings(max_examples=120)
+@given(scenario=scenarios())
+def test_derived_curve_equals_the_reducer_at_every_bar(scenario: Scenario) -> None:
+    data, strategies, config = scenario
+    run = fold(strategies, data, config)
+    curve = derive(run)
+    _, world = start(strategies, data, config)
+    before = world.portfolio
+    assert before == Portfolio.initial(capital=config.capital, n_symbols=len(data.symbols))
+    for s in scan(strategies, data, config):
+        i = s.index
+        holdings, total = mark(before, MarketEvent(i, data))  # equity is recorded before bar i's fills
+        assert curve.cash[i] == before.cash
+        assert curve.commission[i] == before.commission
+        assert tuple(curve.positions[:, i].tolist()) == before.positions
+        assert tuple(curve.holdings[:, i].tolist()) == holdings
+        assert curve.total[i] == total
+        before = s.world.portfolio
+    final = run.final.portfolio
+    _, final_total = mark(final, MarketEvent(len(data) - 1, data))
+    assert curve.final_equity == final_total
+    assert curve.final_cash == final.cash
+    assert curve.final_commission == final.commission
+    assert tuple(curve.final_positions.tolist()) == final.positions
+
+
+@settings(max_examples=120)
+@given(scenario=scenarios())
+def test_cash_plus_holdings_is_total(scenario: Scenario) -> None:
+    data, strategies, config = scenario
+    curve = derive(fold(strategies, data, config))
+    for i in range(len(data)):
+        total = float(curve.cash[i])
+        for s in range(len(data.symbols)):
+            total = total + float(curve.holdings[s, i])
+        assert total == curve.total[i]
+    assert np.isfinite(curve.total).all()
+
+
+@settings(max_examples=120)
+@given(scenario=scenarios())
+def test_positions_are_the_signed_sum_of_fills(scenario: Scenario) -> None:
+    data, strategies, config = scenario
+    run = fold(strategies, data, config)
+    curve = derive(run)
+    n_sym = len(data.symbols)
+    held = [0.0] * n_sym
+    by_bar: dict[int, list[FillEvent]] = {}
+    for bar, e in zip(run.event_bars.tolist(), run.events, strict=True):
+        if isinstance(e, FillEvent):
+            by_bar.setdefault(bar, []).append(e)
+    for i in range(len(data)):
+        assert curve.positions[:, i].tolist() == held  # fills of earlier bars only
+        for f in by_bar.get(i, ()):
+            held[data.symbols.index(f.symbol)] += f.direction.sign * f.quantity
+    assert list(run.final.portfolio.positions) == held
+    assert curve.final_positions.tolist() == held
+
+
+@settings(max_examples=120)
+@given(scenario=scenarios())
+def test_every_order_fills_at_once_at_the_bar_adj_close(scenario: Scenario) -> None:
+    data, strategies, config = scenario
+    run = fold(strategies, data, config)
+    orders = [(b, e) for b, e in zip(run.event_bars.tolist(), run.events, strict=True) if isinstance(e, OrderEvent)]
+    fills = [(b, e) for b, e in zip(run.event_bars.tolist(), run.events, strict=True) if isinstance(e, FillEvent)]
+    assert [o.order_id for _, o in orders] == list(range(1, len(orders) + 1))
+    assert len(fills) == len(orders)
+    for (ob, o), (fb, f) in zip(orders, fills, strict=True):
+        assert ob == fb
+        assert (f.order_id, f.symbol, f.quantity, f.direction) == (o.order_id, o.symbol, o.quantity, o.direction)
+        assert f.timestamp == int(data.timestamps[fb])
+        assert f.price == data.values[ADJ, data.symbols.index(f.symbol), fb]
+        assert f.commission == config.commission(f.quantity, f.price)
+    assert run.final.portfolio.orders_sent == len(orders)
+    assert run.final.broker.pending == ()
+
+
+# --- round trips --------------------------------------------------------------------------------
+
+
+def constant_data(price: float, n: int) -> BarData:
+    return BarData.from_columns(
+        symbols=("A",), timestamps=BASE + np.arange(n, dtype=np.int64) * DAY, columns={"close": np.full((1, n), price)}
+    )
+
+
+@settings(max_examples=60)
+@given(
+    quarters=st.integers(1, 400_000),
+    quantity=st.integers(1, 2_000),
+    capital=st.integers(1, 10**7),
+    bars=st.tuples(st.integers(0, 20), st.integers(1, 20), st.integers(0, 5)),
+    side=st.sampled_from([SignalType.LONG, SignalType.SHORT]),
+)
+def test_round_trip_at_a_constant_price_loses_exactly_two_commissions(
+    quarters: int, quantity: int, capital: int, bars: tuple[int, int, int], side: SignalType
+) -> None:
+    # quarter-cent prices, whole quantities, whole capital and a 1.25 commission: every amount is
+    # exact in binary floating point, so the loss must be exactly two commissions.
+    price = quarters / 4
+    enter, hold, after = bars
+    n = enter + hold + after + 1
+    script = [(enter, 0, side), (enter + hold, 0, SignalType.EXIT)]
+    result = fbt.run(script_strategy("rt", script), constant_data(price, n), capital=capital, quantity=quantity,
+                     commission=lambda q, p: 1.25)
+    assert len(result.fills) == 2
+    assert result.statistics["final_equity"] == capital - 2 * 1.25
+    assert result.run.final.portfolio.positions == (0.0,)
+    assert result.run.final.portfolio.commission == 2.5
+
+
+@settings(max_examples=60)
+@given(
+    price=st.floats(0.01, 1_000.0),
+    quantity=st.sampled_from([1.0, 100.0, 500.0, 501.0, 1_000.0]),
+    capital=st.floats(1_000.0, 1e6),
+    side=st.sampled_from([SignalType.LONG, SignalType.SHORT]),
+)
+def test_round_trip_with_the_ib_schedule(price: float, quantity: float, capital: float, side: SignalType) -> None:
+    script = [(1, 0, side), (3, 0, SignalType.EXIT)]
+    result = fbt.run(script_strategy("rt", script), constant_data(price, 5), capital=capital, quantity=quantity)
+    c = ib_seed_commission(quantity)
+    assert result.run.final.portfolio.commission == c + c
+    tolerance = 1e-9 * (capital + price * quantity)
+    assert result.statistics["final_equity"] == pytest.approx(capital - 2 * c, rel=0, abs=tolerance)
+    assert result.fills["commission"].tolist() == [c, c]
+
+
+# --- determinism --------------------------------------------------------------------------------
+
+
+def random_walk(seed: int, n: int, symbols: Sequence[str]) -> BarData:
+    rng = np.random.default_rng(seed)
+    per = {}
+    for k, s in enumerate(symbols):
+        steps = rng.normal(0.0, 0.02, n) * (rng.random(n) < 0.8)  # about one flat bar in five
+        close = np.round(20.0 * (k + 1) * np.exp(np.cumsum(steps)), 2)
+        rows = np.arange(k * 7, n, dtype=np.int64)
+        per[s] = (BASE + rows * DAY, {"close": close[rows], "adj_close": close[rows] * 0.9})
+    return align(per, time_format="date")
+
+
+def test_two_runs_are_identical(tmp_path: Path, crossover: Callable[..., Strategy[Any]]) -> None:
+    data = random_walk(7, 300, ("ORCL", "YHOO", "NVDA"))
+    script = script_strategy("s", [(i, i % 3, list(SignalType)[i % 3]) for i in range(0, 300, 7)])
+    a = fbt.run([crossover(5, 20), script], data)
+    b = fbt.run([crossover(5, 20), script], data)
+    assert len(a.fills) > 10
+    assert a.run.events == b.run.events
+    assert a.run.final.portfolio == b.run.final.portfolio
+    a.write(tmp_path / "a")
+    b.write(tmp_path / "b")
+    for name in ("equity.csv", "fills.csv", "stats.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+HASHSEED_SCRIPT = textwrap.dedent(
+    """
+    import importlib.util, sys
+    import numpy as np
+    import fbt
+    from fbt.market import align
+    spec = importlib.util.spec_from_file_location("mac", sys.argv[2])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(3)
+    per = {}
+    for k, symbol in enumerate(sorted({"ORCL", "YHOO", "NVDA", "FXY"})):
+        close = np.round(30.0 * np.exp(np.cumsum(rng.normal(0, 0.02, 250) * (rng.random(250) < 0.8))), 2)
+        per[symbol] = (np.arange(k, 250, dtype=np.int64) * 86_400 * 10**9, {"close": close[k:]})
+    data = align(per, time_format="date")
+    fbt.run(module.moving_average_crossover(3, 12), data).write(sys.argv[1])
+    """
+)
+
+
+def test_runs_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    package_parent = str(Path(fbt.__file__).resolve().parents[1])
+    example = str(ROOT / "examples" / "moving_average_crossover.py")
+    written = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed,
+               "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        proc = subprocess.run([sys.executable, "-c", HASHSEED_SCRIPT, str(out), example], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        written.append({name: (out / name).read_bytes() for name in ("equity.csv", "fills.csv", "stats.json")})
+    assert written[0] == written[1]
+    assert written[0]["fills.csv"].count(b"\n") > 5
+
+
+# --- no lookahead -------------------------------------------------------------------------------
+
+
+@settings(max_examples=60)
+@given(data=aligned_data(min_bars=2, max_bars=50), windows=st.tuples(st.integers(1, 6), st.integers(1, 12)),
+       pick=st.data())
+def test_crossover_cannot_look_ahead(
+    crossover: Callable[..., Strategy[Any]], data: BarData, windows: tuple[int, int], pick: st.DataObject
+) -> None:
+    strategy = crossover(*windows)
+    full = fold([strategy], data)
+    for k in sorted(set(pick.draw(st.lists(st.integers(0, len(data)), min_size=1, max_size=4), label="cuts"))):
+        cut = fold([strategy], data.head(k))
+        keep = full.event_bars < k
+        assert cut.events == tuple(e for e, b in zip(full.events, keep.tolist(), strict=True) if b)
+        assert cut.event_bars.tolist() == full.event_bars[keep].tolist()
+
+
+# --- misbehaving strategies ---------------------------------------------------------------------
+
+BAD_BAR = 3
+
+
+def misbehaving(name: str, bad: Callable[[MarketEvent], Any]) -> Strategy[Any]:
+    """A strategy that behaves until bar BAD_BAR, then returns (or raises) what ``bad`` gives."""
+
+    def build(data: BarData) -> tuple[int, Callable[..., Any]]:
+        def step(state: int, event: MarketEvent) -> Any:
+            if event.index == BAD_BAR:
+                return bad(event)
+            return state + 1, ()
+
+        return 0, step
+
+    return Strategy(name=name, build=build)
+
+
+def _long(event: MarketEvent, symbol: str = "A") -> SignalEvent:
+    return SignalEvent(timestamp=event.timestamp, strategy_id="bad_strategy", symbol=symbol,
+                       signal_type=SignalType.LONG)
+
+
+def _raise(event: MarketEvent) -> Any:
+    raise ZeroDivisionError("boom")
+
+
+BAD_RESULTS: dict[str, Callable[[MarketEvent], Any]] = {
+    "raises": _raise,
+    "returns None": lambda e: None,
+    "returns a list pair": lambda e: [0, ()],
+    "returns a string": lambda e: "oops",
+    "returns a triple": lambda e: (0, (), None),
+    "signals None": lambda e: (0, None),
+    "signals a bare SignalEvent": lambda e: (0, _long(e)),
+    "signals a string": lambda e: (0, "LONG"),
+    "list with a non-signal": lambda e: (0, [_long(e), "LONG"]),
+    "tuple with an order": lambda e: (0, (OrderEvent(timestamp=e.timestamp, symbol="A", quantity=1.0,
+                                                     direction=Direction.BUY),)),
+    "unknown symbol": lambda e: (0, (_long(e, "ZZZ"),)),
+}
+
+
+def five_bars() -> BarData:
+    return BarData.from_columns(symbols=("A",), timestamps=BASE + np.arange(5, dtype=np.int64) * DAY,
+                                columns={"close": np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])})
+
+
+@pytest.mark.parametrize("case", list(BAD_RESULTS))
+@pytest.mark.parametrize("how", ["fold", "scan", "run"])
+def test_misbehaving_strategy_is_a_strategy_error_naming_it_and_the_bar(case: str, how: str) -> None:
+    strategy = misbehaving("bad_strategy", BAD_RESULTS[case])
+    runner: dict[str, Callable[[], object]] = {
+        "fold": lambda: fold([strategy], five_bars()),
+        "scan": lambda: list(scan([strategy], five_bars())),
+        "run": lambda: fbt.run(strategy, five_bars()),
+    }
+    with pytest.raises(StrategyError) as info:
+        runner[how]()
+    message = str(info.value)
+    assert "bad_strategy" in message
+    assert f"bar {BAD_BAR}" in message
+    if case == "raises":
+        assert isinstance(info.value.__cause__, ZeroDivisionError)
+        assert "boom" in message
+    if case == "unknown symbol":
+        assert "ZZZ" in message
+
+
+def test_second_strategy_is_named_when_it_misbehaves() -> None:
+    good = script_strategy("good", [(0, 0, SignalType.LONG)])
+    with pytest.raises(StrategyError, match=r"'bad_strategy'.*bar 3"):
+        fold([good, misbehaving("bad_strategy", lambda e: None)], five_bars())
+
+
+def test_strategy_that_fails_to_build_is_a_strategy_error() -> None:
+    def build(data: BarData) -> Any:
+        raise KeyError("missing")
+
+    with pytest.raises(StrategyError, match="broken"):
+        fold([Strategy(name="broken", build=build)], five_bars())
+
+
+def test_no_strategy_is_a_strategy_error() -> None:
+    with pytest.raises(StrategyError):
+        fold([], five_bars())
