@@ -34,7 +34,13 @@ __all__ = ["BarStep", "Run", "drain", "fold", "scan", "start"]
 
 @attrs.frozen(eq=False, kw_only=True)
 class Run:
-    """A finished fold: the ordered non-market events, the bar of each, and the final world."""
+    """A finished fold: the ordered non-market events, the bar of each, and the final world.
+
+    ``checkpoints`` holds ``(bar, world after that bar)`` every ``checkpoint_every`` bars (worlds
+    are immutable, so a checkpoint is a reference, not a copy); ``context`` is the run's fixed
+    context (data, configuration, built strategies), so any bar's world can be rebuilt from the
+    nearest checkpoint by stepping forward.
+    """
 
     data: BarData
     config: Config
@@ -42,6 +48,9 @@ class Run:
     events: tuple[Event, ...]
     event_bars: npt.NDArray[np.int64]
     final: World
+    context: Context
+    initial: World
+    checkpoints: tuple[tuple[int, World], ...] = ()
 
     @property
     def n_bars(self) -> int:
@@ -103,11 +112,26 @@ def scan(
         yield BarStep(index=i, world=world, events=tuple(handled))
 
 
-def fold(strategies: Sequence[Strategy[Any]], data: BarData, config: Config | None = None) -> Run:
-    """Run the strategies over every bar of ``data`` and return the event log and final world."""
+def fold(
+    strategies: Sequence[Strategy[Any]],
+    data: BarData,
+    config: Config | None = None,
+    *,
+    checkpoint_every: int | None = None,
+) -> Run:
+    """Run the strategies over every bar of ``data`` and return the event log and final world.
+
+    With ``checkpoint_every=k`` the world after every k-th bar (bars k-1, 2k-1, ...) is kept.
+    """
     config = config or Config()
     ctx, world = start(strategies, data, config)
+    initial = world
     step = make_step(ctx)
+    every = checkpoint_every or 0
+    if every < 0:
+        raise StrategyError(f"checkpoint_every: expected a whole number >= 1, got {checkpoint_every!r}")
+    checkpoints: list[tuple[int, World]] = []
+    next_checkpoint = every - 1 if every else -1
     states = list(world.strategies)
     portfolio, broker = world.portfolio, world.broker
     log: list[Event] = []
@@ -128,6 +152,10 @@ def fold(strategies: Sequence[Strategy[Any]], data: BarData, config: Config | No
                 if signals:
                     queue.extend(signals)
             if not queue:
+                if i == next_checkpoint:
+                    checkpoints.append((i, World(market=market, strategies=tuple(states), portfolio=portfolio,
+                                                 broker=broker)))
+                    next_checkpoint += every
                 continue
             world = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
             world, handled = drain(step, world, queue)
@@ -135,6 +163,9 @@ def fold(strategies: Sequence[Strategy[Any]], data: BarData, config: Config | No
         if handled:
             log.extend(handled)
             log_bars.extend([i] * len(handled))
+        if i == next_checkpoint:
+            checkpoints.append((i, world))
+            next_checkpoint += every
     final = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
     return Run(
         data=data,
@@ -143,4 +174,7 @@ def fold(strategies: Sequence[Strategy[Any]], data: BarData, config: Config | No
         events=tuple(log),
         event_bars=np.asarray(log_bars, dtype=np.int64),
         final=final,
+        context=ctx,
+        initial=initial,
+        checkpoints=tuple(checkpoints),
     )
