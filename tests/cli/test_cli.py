@@ -89,7 +89,7 @@ def test_bundled_sample_data_is_what_the_generator_makes(tmp_path: Path) -> None
 def test_bad_arguments_are_one_line_errors(
     args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run_cli(capsys, "run", EXAMPLE, "--data", str(sample_dir()), "--out", str(tmp_path), *args)
+    code, _out, err = run_cli(capsys, "run", EXAMPLE, "--data", str(sample_dir()), "--out", str(tmp_path), *args)
     assert code == 2
     assert err.startswith("fbt: error: ") and expected in err
     assert "Traceback" not in err
