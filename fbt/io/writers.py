@@ -19,6 +19,8 @@ import numpy.typing as npt
 
 __all__ = ["format_floats", "format_timestamps", "write_csv", "write_json"]
 
+_NS_PER_DAY = 86_400 * 10**9
+
 
 def format_timestamps(timestamps: npt.NDArray[np.int64], time_format: str) -> list[str]:
     """Format int64 nanosecond labels as text: dates for daily data, else ``YYYY-MM-DD HH:MM:SS[.f]``.
@@ -40,25 +42,38 @@ def format_timestamps(timestamps: npt.NDArray[np.int64], time_format: str) -> li
         unit = "us"
     else:
         unit = "ns"
-    text = np.datetime_as_string(ts.astype("datetime64[ns]"), unit=unit)  # type: ignore[call-overload]
-    return [t.replace("T", " ") for t in text.tolist()]
+    # format each distinct day and each distinct time of day once, then pair them up
+    day = ts // _NS_PER_DAY
+    days, day_of = np.unique(day, return_inverse=True)
+    dates = np.datetime_as_string(days.astype("datetime64[D]"))
+    if unit == "D":
+        return dates[day_of].tolist()  # type: ignore[no-any-return]
+    times, time_of = np.unique(ts - day * _NS_PER_DAY, return_inverse=True)
+    clock_text = np.datetime_as_string(times.astype("datetime64[ns]"), unit=unit).tolist()
+    clock = [t[10:].replace("T", " ") for t in clock_text]
+    on = dates.tolist()
+    return [on[d] + clock[t] for d, t in zip(day_of.tolist(), time_of.tolist(), strict=True)]
 
 
 def format_floats(values: npt.NDArray[np.float64]) -> list[str]:
     """Format floats as the shortest text that reads back exactly; whole columns print as integers.
 
+    Runs of equal values (an equity curve while flat, cash between fills) are formatted once.
+
     >>> import numpy as np
-    >>> format_floats(np.array([0.1, 2.5])), format_floats(np.array([100.0, -100.0]))
-    (['0.1', '2.5'], ['100', '-100'])
+    >>> format_floats(np.array([0.1, 2.5, 2.5])), format_floats(np.array([100.0, -100.0]))
+    (['0.1', '2.5', '2.5'], ['100', '-100'])
     """
     v = np.asarray(values, dtype=np.float64)
-    if v.size and np.isfinite(v).all() and (v == np.round(v)).all() and np.abs(v).max() < 2**53:
-        return [str(x) for x in v.astype(np.int64).tolist()]
-    unique, inverse = np.unique(v, return_inverse=True)
-    if unique.size * 4 < v.size:  # most columns repeat values for long stretches
-        text = np.array([repr(x) for x in unique.tolist()], dtype=object)
-        return text[inverse].tolist()  # type: ignore[no-any-return]
-    return [repr(x) for x in v.tolist()]
+    if not v.size:
+        return []
+    if np.isfinite(v).all() and (v == np.round(v)).all() and np.abs(v).max() < 2**53:
+        return list(map(str, v.astype(np.int64).tolist()))
+    starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+    if starts.size * 2 > v.size:
+        return list(map(float.__repr__, v.tolist()))
+    texts = np.array(list(map(float.__repr__, v[starts].tolist())), dtype=object)
+    return np.repeat(texts, np.diff(np.append(starts, v.size))).tolist()  # type: ignore[no-any-return]
 
 
 def _replace(path: Path, text: str) -> None:
