@@ -49,9 +49,9 @@ def format_timestamps(timestamps: npt.NDArray[np.int64], time_format: str) -> li
     if unit == "D":
         return dates[day_of].tolist()  # type: ignore[no-any-return]
     times, time_of = np.unique(ts - day * _NS_PER_DAY, return_inverse=True)
-    clock_text = np.datetime_as_string(times.astype("datetime64[ns]"), unit=unit).tolist()
+    clock_text = np.datetime_as_string(times.astype("datetime64[ns]"), unit=unit).tolist()  # type: ignore[call-overload]
     clock = [t[10:].replace("T", " ") for t in clock_text]
-    on = dates.tolist()
+    on: list[str] = dates.tolist()
     return [on[d] + clock[t] for d, t in zip(day_of.tolist(), time_of.tolist(), strict=True)]
 
 
@@ -73,7 +73,7 @@ def format_floats(values: npt.NDArray[np.float64]) -> list[str]:
     if starts.size * 2 > v.size:
         return list(map(float.__repr__, v.tolist()))
     texts = np.array(list(map(float.__repr__, v[starts].tolist())), dtype=object)
-    return np.repeat(texts, np.diff(np.append(starts, v.size))).tolist()  # type: ignore[no-any-return]
+    return np.repeat(texts, np.diff(np.append(starts, v.size))).tolist()
 
 
 def _replace(path: Path, text: str) -> None:
