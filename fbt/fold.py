@@ -25,7 +25,7 @@ from fbt.errors import StrategyError
 from fbt.events import Event, MarketEvent
 from fbt.market import BarData
 from fbt.reducers.context import Context
-from fbt.reducers.step import Step, call_strategy, make_step
+from fbt.reducers.step import Step, call_strategy, check_signals, make_step
 from fbt.state import Portfolio, World
 from fbt.strategy import Strategy
 
@@ -137,6 +137,7 @@ def fold(
     log: list[Event] = []
     log_bars: list[int] = []
     n_strategies = range(len(states))
+    steps = ctx.steps
     market: MarketEvent | None = None
     for i in range(len(data)):
         market = MarketEvent(i, data)
@@ -148,9 +149,18 @@ def fold(
         else:  # the market step of a quiet broker: the strategies, then their signals
             queue: list[Event] = []
             for k in n_strategies:
-                states[k], signals = call_strategy(ctx, k, states[k], market)
+                try:
+                    result = steps[k](states[k], market)
+                except Exception:
+                    result = None
+                if result.__class__ is not tuple or len(result) != 2:
+                    # the checked call raises the clear error (strategies are pure: same outcome again)
+                    result = call_strategy(ctx, k, states[k], market)
+                states[k], signals = result
                 if signals:
-                    queue.extend(signals)
+                    queue.extend(check_signals(ctx, k, signals, market))
+                elif signals.__class__ is not tuple and signals.__class__ is not list:
+                    check_signals(ctx, k, signals, market)
             if not queue:
                 if i == next_checkpoint:
                     checkpoints.append((i, World(market=market, strategies=tuple(states), portfolio=portfolio,
