@@ -13,7 +13,7 @@ general path on every bar. A test holds the two equal.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -29,7 +29,11 @@ from fbt.reducers.step import Step, call_strategy, check_signals, make_step
 from fbt.state import Portfolio, World
 from fbt.strategy import Strategy
 
-__all__ = ["BarStep", "Run", "drain", "fold", "scan", "start"]
+__all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "scan", "start"]
+
+#: How many bars pass between two calls of a fold's ``progress`` callback (a power of two).
+PROGRESS_EVERY = 1 << 16
+_PROGRESS_MASK = PROGRESS_EVERY - 1
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -118,10 +122,13 @@ def fold(
     config: Config | None = None,
     *,
     checkpoint_every: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Run:
     """Run the strategies over every bar of ``data`` and return the event log and final world.
 
     With ``checkpoint_every=k`` the world after every k-th bar (bars k-1, 2k-1, ...) is kept.
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` bars and at the end (the shell
+    draws progress bars with it; it must not touch the fold's data).
     """
     config = config or Config()
     ctx, world = start(strategies, data, config)
@@ -139,7 +146,10 @@ def fold(
     n_strategies = range(len(states))
     steps = ctx.steps
     market: MarketEvent | None = None
-    for i in range(len(data)):
+    n = len(data)
+    for i in range(n):
+        if i & _PROGRESS_MASK == 0 and progress is not None and i:
+            progress(i, n)
         market = MarketEvent(i, data)
         if broker.pending:  # the broker has work on this bar: take the general path
             world = World(market=world.market, strategies=tuple(states), portfolio=portfolio, broker=broker)
@@ -176,6 +186,8 @@ def fold(
         if i == next_checkpoint:
             checkpoints.append((i, world))
             next_checkpoint += every
+    if progress is not None:
+        progress(n, n)
     final = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
     return Run(
         data=data,
