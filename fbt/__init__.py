@@ -10,16 +10,52 @@ True
 
 from fbt.backtest import Result, run
 from fbt.config import Config
+from fbt.debug import Frame, break_at, has_event, walk
 from fbt.errors import ConfigError, DataError, FbtError, StrategyError
-from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, OrderType, SignalEvent, SignalType
+from fbt.events import (
+    CancelReason,
+    Direction,
+    FillEvent,
+    MarketEvent,
+    OrderCancelled,
+    OrderConditions,
+    OrderEvent,
+    OrderRejected,
+    OrderTerms,
+    OrderType,
+    RejectReason,
+    SignalEvent,
+    SignalType,
+    TimeInForce,
+)
 from fbt.fold import BarStep, Run, fold, scan
 from fbt.indicators import rolling_mean
 from fbt.io.loaders import DataWarning, load, load_dir
+from fbt.io.sql import ingest, load_sql
+from fbt.journal import Fingerprints, Journal, JournalError, fingerprints, read_journal, write_journal
+from fbt.lookahead import LookaheadReport, check_lookahead
 from fbt.market import Bar, BarData
-from fbt.models.commission import ib_seed_commission, zero_commission
-from fbt.state import Broker, Portfolio, World
-from fbt.stats import drawdowns, sharpe_ratio
+from fbt.models.commission import (
+    IBFixed,
+    IBTiered,
+    PercentOfValue,
+    PerShare,
+    PerTrade,
+    combined,
+    ib_seed_commission,
+    zero_commission,
+)
+from fbt.models.fill import Execution
+from fbt.models.risk import Group, Risk
+from fbt.models.sizing import FixedCash, FixedQuantity, Kelly, PercentOfEquity, TargetWeight, VolatilityTarget
+from fbt.models.slippage import FixedBps, HalfSpread, SquareRootImpact, VolumeShare
+from fbt.replay import Diff, diff, replay
+from fbt.report import write_report
+from fbt.state import Broker, Portfolio, Working, World
+from fbt.stats import detect_frequency, drawdowns, sharpe_ratio
 from fbt.strategy import Strategy, strategy
+from fbt.sweep import Grid, grid, grid_points, grid_random, sweep
+from fbt.walkforward import WalkForward, walk_forward
 
 __version__ = "0.1.0"
 
@@ -28,33 +64,86 @@ __all__ = [
     "BarData",
     "BarStep",
     "Broker",
+    "CancelReason",
     "Config",
     "ConfigError",
     "DataError",
     "DataWarning",
+    "Diff",
     "Direction",
+    "Execution",
     "FbtError",
     "FillEvent",
+    "Fingerprints",
+    "FixedBps",
+    "FixedCash",
+    "FixedQuantity",
+    "Frame",
+    "Grid",
+    "Group",
+    "HalfSpread",
+    "IBFixed",
+    "IBTiered",
+    "Journal",
+    "JournalError",
+    "Kelly",
+    "LookaheadReport",
     "MarketEvent",
+    "OrderCancelled",
+    "OrderConditions",
     "OrderEvent",
+    "OrderRejected",
+    "OrderTerms",
     "OrderType",
+    "PerShare",
+    "PerTrade",
+    "PercentOfEquity",
+    "PercentOfValue",
     "Portfolio",
+    "RejectReason",
     "Result",
+    "Risk",
     "Run",
     "SignalEvent",
     "SignalType",
+    "SquareRootImpact",
     "Strategy",
     "StrategyError",
+    "TargetWeight",
+    "TimeInForce",
+    "VolatilityTarget",
+    "VolumeShare",
+    "WalkForward",
+    "Working",
     "World",
+    "break_at",
+    "check_lookahead",
+    "combined",
+    "detect_frequency",
+    "diff",
     "drawdowns",
+    "fingerprints",
     "fold",
+    "grid",
+    "grid_points",
+    "grid_random",
+    "has_event",
     "ib_seed_commission",
+    "ingest",
     "load",
     "load_dir",
+    "load_sql",
+    "read_journal",
+    "replay",
     "rolling_mean",
     "run",
     "scan",
     "sharpe_ratio",
     "strategy",
+    "sweep",
+    "walk",
+    "walk_forward",
+    "write_journal",
+    "write_report",
     "zero_commission",
 ]

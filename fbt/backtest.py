@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +13,25 @@ import pandas as pd
 
 from fbt.config import Config
 from fbt.errors import ConfigError
+from fbt.events import OrderRejected
 from fbt.fold import Run, fold
 from fbt.io.writers import format_floats, format_timestamps, write_csv, write_json
-from fbt.market import BarData
+from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
+from fbt.market import FIELDS, BarData
 from fbt.models.commission import CommissionModel, ib_seed_commission
-from fbt.results import Curve, FillTable, derive, fill_table, statistics
+from fbt.models.fill import Execution
+from fbt.models.registry import describe
+from fbt.models.risk import Risk
+from fbt.models.sizing import SizingModel
+from fbt.models.slippage import SlippageModel
+from fbt.replay import When, events_between, state_at
+from fbt.report import summary_lines
+from fbt.results import Accounts, Curve, FillTable, Ledgers, accounts, derive, fill_table, ledgers, statistics
+from fbt.state import World
+from fbt.stats import resolve_periods, run_statistics
 from fbt.strategy import Strategy
 
-__all__ = ["Result", "run"]
+__all__ = ["Result", "choices", "describe_risk", "run"]
 
 _DIRECTION = np.array(["SELL", "", "BUY"], dtype=object)
 
@@ -29,8 +40,10 @@ _DIRECTION = np.array(["SELL", "", "BUY"], dtype=object)
 class Result:
     """A finished backtest: the fold's log and final world, the derived curve and statistics.
 
-    - ``equity``: DataFrame, one row per aligned bar (taken before that bar's fills);
+    - ``equity``: DataFrame, one row per aligned bar (book mode: taken before that bar's fills;
+      next-open / next-close: after them);
     - ``fills``: DataFrame of every fill;
+    - ``trades``: DataFrame of the closed round trips; ``positions``: the final ledger per symbol;
     - ``stats``: Series of the statistics and counts (``total_return``, ``sharpe_ratio``, ...);
     - ``run``: the raw fold output (events, final world) for replay and debugging.
     """
@@ -39,6 +52,70 @@ class Result:
     curve: Curve
     fill_columns: FillTable
     statistics: dict[str, Any]
+    accounts: Accounts | None = None
+
+    @property
+    def choices(self) -> dict[str, str]:
+        """The run's execution, commission, slippage, sizing and risk choices, by name."""
+        return choices(self.run.config)
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """Closed round trips (flat to flat): symbol, direction, entry/exit time and price, quantity, P&L.
+
+        ``pnl`` is gross, ``net_pnl`` after the trade's commission, ``return`` is ``net_pnl`` over the
+        entry value, ``bars`` the holding period in bars.
+        """
+        data = self.run.data
+        t = self._accounts().trades
+        stamps = data.timestamps.astype("datetime64[ns]")
+        entry_value = np.abs(t.quantity) * t.entry_price
+        return pd.DataFrame(
+            {
+                "symbol": np.array(data.symbols, dtype=object)[t.symbol] if len(t) else [],
+                "direction": np.where(t.quantity > 0, "LONG", "SHORT").astype(object) if len(t) else [],
+                "entry_time": pd.DatetimeIndex(stamps[t.entry_bar]),
+                "exit_time": pd.DatetimeIndex(stamps[t.exit_bar]),
+                "quantity": np.abs(t.quantity),
+                "entry_price": t.entry_price,
+                "exit_price": t.exit_price,
+                "pnl": t.pnl,
+                "commission": t.commission,
+                "net_pnl": t.pnl - t.commission,
+                "return": (t.pnl - t.commission) / entry_value if len(t) else np.zeros(0),
+                "bars": t.exit_bar - t.entry_bar,
+            }
+        )
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """Per symbol at the end: position, average cost, last price, market value, realised and unrealised P&L."""
+        data, a = self.run.data, self._accounts()
+        n = len(data)
+        last = data.values[FIELDS.index("adj_close"), :, n - 1] if n else np.full(len(data.symbols), np.nan)
+        held = self.curve.final_positions
+        cost = np.zeros(len(data.symbols))
+        realised = np.zeros(len(data.symbols))
+        f, ledger = self.fill_columns, a.ledger
+        for s in range(len(data.symbols)):
+            mine = np.flatnonzero(f.symbol == s)
+            if mine.size:
+                cost[s] = ledger.average_cost[mine[-1]]
+                realised[s] = float(np.sum(ledger.realised[mine]))
+        with np.errstate(invalid="ignore"):
+            value = np.where(held == 0, 0.0, held * last)
+            unrealised = np.where(held == 0, 0.0, held * (last - cost))
+        return pd.DataFrame({"position": held, "average_cost": cost, "last_price": last, "market_value": value,
+                             "realised": realised, "unrealised": unrealised},
+                            index=pd.Index(data.symbols, name="symbol"))
+
+    @property
+    def ledgers(self) -> Ledgers:
+        """Average cost, realised and unrealised P&L per symbol on every equity row (numpy arrays)."""
+        return ledgers(self.run, self.fill_columns, self.curve, self._accounts())
+
+    def _accounts(self) -> Accounts:
+        return self.accounts if self.accounts is not None else accounts(self.run, self.fill_columns, self.curve)
 
     @property
     def stats(self) -> pd.Series:
@@ -80,11 +157,32 @@ class Result:
             }
         )
 
+    def state_at(self, when: When) -> World:
+        """Return the world after a bar (index or time): see :func:`fbt.replay.state_at`."""
+        return state_at(self.run, when)
+
+    def events_between(self, start: When, end: When) -> tuple[Entry, ...]:
+        """Return the events of bars ``start`` to ``end``, both included: see :func:`fbt.replay.events_between`."""
+        return events_between(self.run, start, end)
+
+    def journal(self) -> Journal:
+        """Return the run's journal (its ordered event log) in memory; ``.write(path)`` saves it."""
+        return journal_of(self.run)
+
+    @property
+    def fingerprints(self) -> Fingerprints:
+        """The run's ``input_fingerprint`` and ``events_fingerprint`` (see :mod:`fbt.journal`)."""
+        return fingerprints(self.run)
+
     def summary(self) -> str:
-        """Return the statistics as a short, readable table."""
+        """Return the statistics as a short, readable table, after the run's model choices."""
         s = self.statistics
         sharpe = "n/a" if s["sharpe_ratio"] is None else f"{s['sharpe_ratio']:.2f}"
+        c = self.choices
         lines = [
+            f"Execution {c['execution']}  Commission {c['commission']}  Slippage {c['slippage']}  "
+            f"Sizing {c['sizing']}  Risk {c['risk']}",
+
             f"Total Return       {s['total_return'] * 100:.2f}%",
             f"Sharpe Ratio       {sharpe}",
             f"Max Drawdown       {s['max_drawdown'] * 100:.2f}%",
@@ -93,10 +191,29 @@ class Result:
             f"Commission         {s['commission']:,.2f}",
             f"Bars {s['bars']}  Signals {s['signals']}  Orders {s['orders']}  Fills {s['fills']}",
         ]
+        extra = [f"Rejected {s['rejected']}{_reasons(self.run)}", f"Cancelled {s['cancelled']}",
+                 f"Working {s['working']}"] if s.get("rejected") or s.get("cancelled") or s.get("working") else []
+        if "trades" in s:
+            win = "n/a" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f}%"
+            extra += [f"Trades {s['trades']}", f"Win Rate {win}"]
+        if s.get("slippage"):
+            extra.append(f"Slippage {s['slippage']:,.2f}")
+        if extra:
+            lines.append("  ".join(extra))
+        lines += summary_lines(s)
         return "\n".join(lines)
 
+    def report(self, out: str | os.PathLike[str], *, title: str | None = None) -> Path:
+        """Write the run into ``out`` (as :meth:`write`), then ``equity.png`` and ``report.html``; return the page.
+
+        Needs matplotlib (``pip install 'fbt[plot]'``); see :mod:`fbt.report`.
+        """
+        from fbt.report import write_report
+
+        return write_report(self.write(out), title=title)
+
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write ``equity.csv``, ``fills.csv`` and ``stats.json`` into ``out`` (created if needed)."""
+        """Write ``equity.csv``, ``fills.csv``, ``journal.jsonl`` and ``stats.json`` into ``out`` (made if needed)."""
         directory = Path(out)
         directory.mkdir(parents=True, exist_ok=True)
         data, c, f = self.run.data, self.curve, self.fill_columns
@@ -118,7 +235,27 @@ class Result:
         ]
         write_csv(directory / "fills.csv", ["timestamp", "symbol", "direction", "quantity", "price", "commission"],
                   fill_cols)
-        write_json(directory / "stats.json", self.statistics)
+        trades = self._accounts().trades
+        t_net = trades.pnl - trades.commission
+        trade_cols = [
+            [data.symbols[k] for k in trades.symbol.tolist()],
+            ["LONG" if q > 0 else "SHORT" for q in trades.quantity.tolist()],
+            format_timestamps(data.timestamps[trades.entry_bar], data.time_format),
+            format_timestamps(data.timestamps[trades.exit_bar], data.time_format),
+            format_floats(np.abs(trades.quantity)),
+            [repr(x) for x in trades.entry_price.tolist()],
+            [repr(x) for x in trades.exit_price.tolist()],
+            [repr(x) for x in trades.pnl.tolist()],
+            [repr(x) for x in trades.commission.tolist()],
+            [repr(x) for x in t_net.tolist()],
+            [str(x) for x in (trades.exit_bar - trades.entry_bar).tolist()],
+        ]
+        write_csv(directory / "trades.csv", ["symbol", "direction", "entry_time", "exit_time", "quantity",
+                                             "entry_price", "exit_price", "pnl", "commission", "net_pnl", "bars"],
+                  trade_cols)
+        write_run(self.run, directory)
+        write_json(directory / "stats.json", {**self.statistics, **{f"{k}_model": v for k, v in self.choices.items()},
+                                              **fingerprints(self.run).as_dict()})
         return directory
 
 
@@ -129,9 +266,28 @@ def run(
     capital: float = 100_000.0,
     quantity: float = 100.0,
     commission: CommissionModel = ib_seed_commission,
-    periods: float = 252.0,
+    periods: float | str = 252.0,
+    checkpoint_every: int | None = 1_000,
+    execution: Execution | str = Execution.BOOK,
+    slippage: SlippageModel | None = None,
+    sizing: SizingModel | None = None,
+    risk: Risk | None = None,
+    risk_free: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Result:
-    """Backtest one strategy (or several feeding one portfolio) on loaded data, book semantics.
+    """Backtest one strategy (or several feeding one portfolio) on loaded data; the defaults are the book's.
+
+    The world after every ``checkpoint_every``-th bar is kept, so ``result.state_at(bar)`` steps at
+    most that many bars (None keeps none: it steps from the first bar).
+
+    ``execution`` (``"book"``, ``"next-open"``, ``"next-close"``), ``commission``, ``slippage``,
+    ``sizing`` and ``risk`` choose the models of :mod:`fbt.models` (see the README's "Realistic
+    execution"); ``fbt.models.registry`` makes them from names such as ``"fixed-bps:5"``.
+
+    ``periods`` (bars per year) annualises the Sharpe ratio and the other statistics: 252 as the
+    book, or ``"auto"`` for the data's own frequency (:func:`fbt.stats.detect_frequency`: 98,280
+    for minute bars, ...). ``risk_free`` is a yearly rate for the Sharpe and Sortino ratios.
+    ``progress(done, total)`` is told the bars done (see :mod:`fbt.progress`).
 
     >>> import fbt, numpy as np
     >>> data = fbt.BarData.from_columns(symbols=("A",), timestamps=np.arange(3, dtype=np.int64),
@@ -151,8 +307,70 @@ def run(
     for s in strategies:
         if not isinstance(s, Strategy):
             raise ConfigError(f"strategy: expected fbt.Strategy, got {type(s).__name__}")
-    config = Config(capital=capital, quantity=quantity, commission=commission, periods=periods)
-    folded = fold(strategies, data, config)
+    try:
+        periods = resolve_periods(periods, data.timestamps)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(risk_free, bool) or not isinstance(risk_free, int | float) or not np.isfinite(risk_free):
+        raise ConfigError(f"risk_free: expected a yearly rate as a finite number (0.02 for 2 %), got {risk_free!r}")
+    config = Config(capital=capital, quantity=quantity, commission=commission, periods=periods, execution=execution,
+                    slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk())
+    if progress is not None:  # fold has no per-bar hook: report the start and the end
+        progress(0, len(data))
+    folded = fold(strategies, data, config, checkpoint_every=checkpoint_every)
+    if progress is not None:
+        progress(len(data), len(data))
     fills = fill_table(folded)
     curve = derive(folded, fills)
-    return Result(run=folded, curve=curve, fill_columns=fills, statistics=statistics(folded, curve))
+    books = accounts(folded, fills, curve)
+    return Result(run=folded, curve=curve, fill_columns=fills, accounts=books,
+                  statistics=run_statistics(folded, curve, fills, statistics(folded, curve, books.trades),
+                                            trades=books.trades, risk_free=float(risk_free)))
+
+
+def choices(config: Config) -> dict[str, str]:
+    """Name a configuration's execution, commission, slippage, sizing and risk choices.
+
+    >>> choices(Config())
+    {'execution': 'book', 'commission': 'ib-seed', 'slippage': 'none', 'sizing': 'book(100)', 'risk': 'none'}
+    """
+    sizing = describe(config.sizing) if config.sizing is not None else f"book({config.quantity:g})"
+    return {
+        "execution": config.execution.value,
+        "commission": describe(config.commission),
+        "slippage": describe(config.slippage),
+        "sizing": sizing,
+        "risk": describe_risk(config.risk, config.execution),
+    }
+
+
+def describe_risk(risk: Risk, execution: Execution) -> str:
+    """Name the checks a :class:`~fbt.models.risk.Risk` runs in an execution mode ("none" when none).
+
+    >>> describe_risk(Risk(), Execution.NEXT_OPEN), describe_risk(Risk(allow_short=False), Execution.BOOK)
+    ('cash-check', 'long-only')
+    """
+    parts = []
+    if risk.cash_check_on(execution):
+        parts.append("cash-check" if risk.margin is None else f"margin({risk.margin:g})")
+    if risk.max_position is not None:
+        parts.append(f"max-position({risk.max_position:g})")
+    if risk.max_leverage is not None:
+        parts.append(f"max-leverage({risk.max_leverage:g})")
+    if not risk.allow_short:
+        parts.append("long-only")
+    parts += [f"group({g.name}:{g.limit:g})" for g in risk.groups]
+    if risk.volume_limit is not None:
+        parts.append(f"volume-limit({risk.volume_limit:g})")
+    if risk.fractional:
+        parts.append("fractional")
+    return ", ".join(parts) or "none"
+
+
+def _reasons(run: Run) -> str:
+    counts: dict[str, int] = {}
+    for e in run.events:
+        if e.__class__ is OrderRejected:
+            reason = e.reason.value  # type: ignore[union-attr,unused-ignore]
+            counts[reason] = counts.get(reason, 0) + 1
+    return f" ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})" if counts else ""

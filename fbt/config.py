@@ -1,11 +1,13 @@
 """The run's configuration: a frozen record, validated when built.
 
->>> Config().capital
-100000.0
+>>> Config().capital, Config().execution
+(100000.0, <Execution.BOOK: 'book'>)
 >>> Config(capital=-1)
 Traceback (most recent call last):
 ...
 fbt.errors.ConfigError: capital: expected a positive finite number, got -1
+>>> Config(execution="next-open").execution
+<Execution.NEXT_OPEN: 'next-open'>
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ import attrs
 
 from fbt.errors import ConfigError
 from fbt.models.commission import CommissionModel, ib_seed_commission
+from fbt.models.fill import Execution
+from fbt.models.risk import Risk
+from fbt.models.sizing import SizingModel
+from fbt.models.slippage import SlippageModel
 
-__all__ = ["Config"]
+__all__ = ["Config", "Execution"]
 
 
 def _positive(name: str, value: object) -> float:
@@ -26,21 +32,54 @@ def _positive(name: str, value: object) -> float:
     return float(value)
 
 
+def _execution(value: object) -> Execution:
+    if isinstance(value, Execution):
+        return value
+    try:
+        return Execution(value)
+    except ValueError:
+        names = ", ".join(e.value for e in Execution)
+        raise ConfigError(f"execution: expected one of {names}, got {value!r}") from None
+
+
 @attrs.frozen(kw_only=True)
 class Config:
-    """How a run trades and is measured.
+    """How a run trades and is measured. The defaults reproduce the book.
 
     - ``capital``: starting cash (currency units).
-    - ``quantity``: units per order for a LONG or SHORT signal from flat (the book's 100).
-    - ``commission``: a commission model ``(quantity, price) -> commission``.
+    - ``quantity``: units per order for a LONG or SHORT signal from flat under the book's naive
+      sizing (the book's 100; used when ``sizing`` is None).
+    - ``commission``: a commission model ``(quantity, price) -> commission`` (``fbt.models.commission``).
     - ``periods``: bars per year for the Sharpe ratio (252 for daily bars, as the seed).
+    - ``execution``: when market orders fill — ``book`` (at once at ``adj_close``), ``next-open``,
+      ``next-close`` (``fbt.models.fill.Execution``; its value as text is accepted).
+    - ``slippage``: a slippage model (``fbt.models.slippage``) or None for none.
+    - ``sizing``: a sizing model (``fbt.models.sizing``) or None for the book's naive sizing.
+    - ``risk``: risk checks and constraints (``fbt.models.risk.Risk``).
     """
 
     capital: float = 100_000.0
     quantity: float = 100.0
     commission: CommissionModel = ib_seed_commission
     periods: float = 252.0
+    execution: Execution = attrs.field(default=Execution.BOOK, converter=_execution)
+    slippage: SlippageModel | None = None
+    sizing: SizingModel | None = None
+    risk: Risk = attrs.field(default=Risk(), validator=attrs.validators.instance_of(Risk))
 
     def __attrs_post_init__(self) -> None:
         for name in ("capital", "quantity", "periods"):
             object.__setattr__(self, name, _positive(name, getattr(self, name)))
+        for name in ("commission", "slippage", "sizing"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ConfigError(f"{name}: expected a model (a callable), got {type(value).__name__}")
+        if self.execution is Execution.BOOK and self.risk.volume_limit is not None:
+            raise ConfigError("volume_limit: book mode fills at once or not at all; use execution next-open or "
+                              "next-close for partial fills")
+
+    @property
+    def is_book(self) -> bool:
+        """True when the run is exactly the book's engine (the fast, seed-identical path)."""
+        return (self.execution is Execution.BOOK and self.slippage is None and self.sizing is None
+                and not self.risk.checks_fills(self.execution))

@@ -21,23 +21,35 @@ from fbt.errors import StrategyError
 from fbt.market import FIELDS, Bar, BarData, FloatArray
 
 __all__ = [
+    "CancelReason",
     "Direction",
     "Event",
     "FillEvent",
     "MarketEvent",
+    "OrderCancelled",
+    "OrderConditions",
     "OrderEvent",
+    "OrderRejected",
+    "OrderTerms",
     "OrderType",
+    "RejectReason",
     "SignalEvent",
     "SignalType",
+    "TimeInForce",
 ]
 
 
 class SignalType(enum.Enum):
-    """What a strategy advises: go long, go short, or close the position."""
+    """What a strategy advises: go long, go short, close the position, or cancel working orders.
+
+    ``CANCEL`` withdraws every working order for the symbol (outside book mode orders can wait at
+    the broker); ``EXIT`` does that too before it closes the position.
+    """
 
     LONG = "LONG"
     SHORT = "SHORT"
     EXIT = "EXIT"
+    CANCEL = "CANCEL"
 
 
 class Direction(enum.Enum):
@@ -53,9 +65,62 @@ class Direction(enum.Enum):
 
 
 class OrderType(enum.Enum):
-    """Order types. The core sends market orders only."""
+    """Order types. Book mode sends market orders only; the other types need a realistic execution.
+
+    - ``MKT`` market: fills when the broker next processes a bar (book: at once at ``adj_close``;
+      ``next-open``: at the next bar's open; ``next-close``: at the next bar's close);
+    - ``LMT`` limit at ``limit_price``: a buy fills at the limit or lower, a sell at the limit or higher;
+    - ``STP`` stop at ``stop_price``: becomes a market order once the price trades through the stop;
+    - ``STP_LMT`` stop-limit: becomes a limit order at ``limit_price`` once the stop is touched;
+    - ``MOO`` market-on-open and ``MOC`` market-on-close: at the next bar's open or close, whatever
+      the run's execution mode.
+    """
 
     MKT = "MKT"
+    LMT = "LMT"
+    STP = "STP"
+    STP_LMT = "STP_LMT"
+    MOO = "MOO"
+    MOC = "MOC"
+
+
+class TimeInForce(enum.Enum):
+    """How long an unfilled order works: until cancelled, or for one trading day.
+
+    ``DAY`` orders expire at the first bar of a later calendar day (of the bar labels) than the
+    first bar they could fill on; with daily bars that is one bar.
+    """
+
+    GTC = "GTC"
+    DAY = "DAY"
+
+
+class RejectReason(enum.Enum):
+    """Why the broker or the portfolio refused an order (see :class:`OrderRejected`).
+
+    ``cash``, ``margin``, ``leverage``, ``position``, ``group``, ``short``: a risk check failed
+    (``fbt.models.risk``); ``sizing``: the sizing model could not size the entry (no price yet, too
+    little history, or a size that rounds to zero units); ``volume``: book mode cannot price a fill
+    with a volume-based slippage model on a bar without volume.
+    """
+
+    CASH = "cash"
+    MARGIN = "margin"
+    LEVERAGE = "leverage"
+    POSITION = "position"
+    GROUP = "group"
+    SHORT = "short"
+    SIZING = "sizing"
+    VOLUME = "volume"
+
+
+class CancelReason(enum.Enum):
+    """Why a working order stopped working without filling in full (see :class:`OrderCancelled`)."""
+
+    REQUESTED = "requested"
+    EXPIRED = "expired"
+    OCO = "oco"
+    PARENT = "parent"
 
 
 def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -66,6 +131,31 @@ def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -
 def _positive_quantity(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{attribute.name} must be a positive finite number, got {value!r}")
+
+
+def _price_or_none(value: float | None, name: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite price or None, got {value!r}")
+
+
+def _check_order_fields(
+    order_type: OrderType, limit_price: float | None, stop_price: float | None, time_in_force: TimeInForce
+) -> None:
+    """Raise unless the order type, its prices and the time in force fit together."""
+    if not isinstance(order_type, OrderType):
+        raise TypeError(f"order_type must be an OrderType, got {order_type!r}")
+    if not isinstance(time_in_force, TimeInForce):
+        raise TypeError(f"time_in_force must be a TimeInForce, got {time_in_force!r}")
+    _price_or_none(limit_price, "limit_price")
+    _price_or_none(stop_price, "stop_price")
+    needs_limit = order_type in (OrderType.LMT, OrderType.STP_LMT)
+    needs_stop = order_type in (OrderType.STP, OrderType.STP_LMT)
+    for name, needed, value in (("limit_price", needs_limit, limit_price), ("stop_price", needs_stop, stop_price)):
+        if needed != (value is not None):
+            verb = "need" if needed else "take no"
+            raise ValueError(f"{name}: {order_type.value} orders {verb} {name}, got {value!r}")
 
 
 _FIELD = {name: k for k, name in enumerate(FIELDS)}
@@ -144,10 +234,56 @@ class MarketEvent:
 
 
 @attrs.frozen(kw_only=True)
+class OrderTerms:
+    """How a strategy wants a signal's order placed (``SignalEvent.order``); needs a realistic execution.
+
+    - ``order_type``, ``limit_price``, ``stop_price``, ``time_in_force``: the entry order (LONG,
+      SHORT) or the exit order (EXIT) — see :class:`OrderType` for the prices each type needs;
+    - ``stop_loss``, ``take_profit``: with LONG or SHORT, a *bracket*: once the entry has filled, a
+      stop at ``stop_loss`` and a limit at ``take_profit`` close it, one cancelling the other; with
+      EXIT, the same one-cancels-other pair closes the position instead of one order (then leave
+      ``order_type`` a market order).
+
+    Prices are on the run's price scale (``adj_close``; see the README).
+
+    >>> OrderTerms(order_type=OrderType.LMT, limit_price=9.5, stop_loss=9.0).time_in_force
+    <TimeInForce.GTC: 'GTC'>
+    >>> OrderTerms(order_type=OrderType.LMT)
+    Traceback (most recent call last):
+    ...
+    ValueError: limit_price: LMT orders need limit_price, got None
+    """
+
+    order_type: OrderType = OrderType.MKT
+    limit_price: float | None = None
+    stop_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    stop_loss: float | None = None
+    take_profit: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_order_fields(self.order_type, self.limit_price, self.stop_price, self.time_in_force)
+        _price_or_none(self.stop_loss, "stop_loss")
+        _price_or_none(self.take_profit, "take_profit")
+
+    @property
+    def bracket(self) -> bool:
+        """True when a stop-loss or a take-profit is given."""
+        return self.stop_loss is not None or self.take_profit is not None
+
+
+@attrs.frozen(kw_only=True)
 class SignalEvent:
     """A strategy's advice for one symbol at one bar.
 
-    ``strength`` scales sizing in later portfolio models; the book's naive sizing ignores it.
+    ``strength`` scales the size under every sizing model (``fbt.models.sizing``); the book's
+    naive sizing (the default) ignores it, as the book does. ``order`` (None: the book's market
+    order) says how to place the order: type, prices, time in force, bracket (:class:`OrderTerms`).
+
+    >>> s = SignalEvent(timestamp=0, strategy_id="s", symbol="A", signal_type=SignalType.LONG,
+    ...                 order=OrderTerms(order_type=OrderType.STP, stop_price=10.5, take_profit=12.0))
+    >>> s.order.order_type.value, s.order.bracket
+    ('STP', True)
     """
 
     timestamp: int
@@ -155,11 +291,61 @@ class SignalEvent:
     symbol: str
     signal_type: SignalType = attrs.field(validator=attrs.validators.instance_of(SignalType))
     strength: float = attrs.field(default=1.0, validator=_finite)
+    order: OrderTerms | None = None
+
+    def __attrs_post_init__(self) -> None:
+        order = self.order
+        if order is None:
+            return
+        if order.__class__ is not OrderTerms:
+            raise TypeError(f"order must be an OrderTerms or None, got {order!r}")
+        if self.signal_type is SignalType.CANCEL:
+            raise ValueError("order: a CANCEL signal places no order, so it takes no order terms")
+        if self.signal_type is SignalType.EXIT and order.bracket and order.order_type is not OrderType.MKT:
+            raise ValueError("order: an EXIT with stop_loss/take_profit places those orders; leave order_type MKT")
+
+
+@attrs.frozen(kw_only=True)
+class OrderConditions:
+    """The conditions of one broker order beyond a plain market order (``OrderEvent.conditions``).
+
+    ``limit_price`` and ``stop_price`` as the order type needs them; ``time_in_force``;
+    ``parent_id`` (not 0) makes the order a bracket child that starts working once its parent has
+    filled; orders sharing a non-zero ``oco_group`` are one-cancels-other: when one fills, the broker
+    cancels the others.
+
+    >>> OrderConditions(stop_price=9.0, parent_id=3, oco_group=3).time_in_force.value
+    'GTC'
+    """
+
+    limit_price: float | None = None
+    stop_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    parent_id: int = 0
+    oco_group: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        _price_or_none(self.limit_price, "limit_price")
+        _price_or_none(self.stop_price, "stop_price")
+        if not isinstance(self.time_in_force, TimeInForce):
+            raise TypeError(f"time_in_force must be a TimeInForce, got {self.time_in_force!r}")
+
+
+_PLAIN = OrderConditions()
 
 
 @attrs.frozen(kw_only=True)
 class OrderEvent:
-    """An order the portfolio sent to the broker. ``order_id`` counts orders from 1 in a run."""
+    """An order the portfolio sent to the broker. ``order_id`` counts orders from 1 in a run.
+
+    ``conditions`` (None: a plain market order, good till cancelled) holds limit and stop prices,
+    time in force and bracket / one-cancels-other links (:class:`OrderConditions`).
+
+    >>> o = OrderEvent(timestamp=0, symbol="A", quantity=10, direction=Direction.SELL, order_type=OrderType.LMT,
+    ...                conditions=OrderConditions(limit_price=12.0))
+    >>> o.terms.limit_price, OrderEvent(timestamp=0, symbol="A", quantity=10, direction=Direction.BUY).terms.parent_id
+    (12.0, 0)
+    """
 
     timestamp: int
     symbol: str
@@ -167,11 +353,39 @@ class OrderEvent:
     direction: Direction = attrs.field(validator=attrs.validators.instance_of(Direction))
     order_type: OrderType = OrderType.MKT
     order_id: int = 0
+    conditions: OrderConditions | None = None
+
+    def check(self) -> OrderEvent:
+        """Return the order if its type and conditions fit together (the broker asks), else raise ValueError.
+
+        Not run on construction: the book's hot path builds one order per signal, and the portfolio
+        builds orders only from checked :class:`OrderTerms`.
+
+        >>> OrderEvent(timestamp=0, symbol="A", quantity=1, direction=Direction.BUY, order_type=OrderType.STP).check()
+        Traceback (most recent call last):
+        ...
+        ValueError: stop_price: STP orders need stop_price, got None
+        """
+        c = self.terms
+        if c.__class__ is not OrderConditions:
+            raise TypeError(f"conditions must be an OrderConditions or None, got {c!r}")
+        _check_order_fields(self.order_type, c.limit_price, c.stop_price, c.time_in_force)
+        return self
+
+    @property
+    def terms(self) -> OrderConditions:
+        """The order's conditions (the plain market order's when ``conditions`` is None)."""
+        return _PLAIN if self.conditions is None else self.conditions
 
 
 @attrs.frozen(kw_only=True)
 class FillEvent:
-    """An order filled: ``quantity`` units at ``price`` each, paying ``commission`` in total."""
+    """An order filled: ``quantity`` units at ``price`` each, paying ``commission`` in total.
+
+    ``slippage`` is how far a slippage model moved the price against the trader, per unit
+    (``price = base price + sign * slippage``); the base price lies within the bar's low-high range,
+    the slipped price may not.
+    """
 
     timestamp: int
     symbol: str
@@ -181,7 +395,37 @@ class FillEvent:
     price: float = attrs.field(validator=_finite)
     commission: float = attrs.field(validator=[_finite, attrs.validators.ge(0.0)])
     order_id: int = 0
+    slippage: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class OrderRejected:
+    """An order refused, in full or its unfilled rest: nothing of ``quantity`` was or will be filled.
+
+    ``reason`` says which check failed and ``detail`` gives the figures. A rejected order changes
+    no cash, position or commission.
+    """
+
+    timestamp: int
+    symbol: str
+    order_id: int
+    direction: Direction
+    quantity: float
+    reason: RejectReason
+    detail: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class OrderCancelled:
+    """A working order withdrawn with ``quantity`` still unfilled (on request, expiry, OCO or parent)."""
+
+    timestamp: int
+    symbol: str
+    order_id: int
+    direction: Direction
+    quantity: float
+    reason: CancelReason
 
 
 #: Any event the fold handles.
-Event = MarketEvent | SignalEvent | OrderEvent | FillEvent
+Event = MarketEvent | SignalEvent | OrderEvent | FillEvent | OrderRejected | OrderCancelled

@@ -9,23 +9,34 @@ that bar's fills: positions and cash include fills of earlier bars only; holding
 positions marked at bar ``i``'s ``adj_close``. The state after the last bar's fills closes the
 curve for the statistics (the seed's trailing row, here labelled as the end state) and gives the
 final equity.
+
+Realistic semantics (``next-open``, ``next-close``): the row for bar ``i`` is the state at the end
+of bar ``i`` — *after* the fills the broker made on bar ``i`` (orders of earlier bars), marked at
+bar ``i``'s ``adj_close``. Orders sent on bar ``i`` fill on a later bar, so nothing happens after
+the row: the last row is the final state and the statistics use the curve as it is.
+
+The accounting (average cost, realised and unrealised P&L per symbol, round trips) is derived from
+the fills by :mod:`fbt.accounting` and laid on the same rows.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from fbt.accounting import Ledger, Trades, account
 from fbt.events import Direction, FillEvent
 from fbt.fold import Run
 from fbt.market import FIELDS
+from fbt.models.fill import Execution
 from fbt.stats import drawdowns, sharpe_ratio
 
-__all__ = ["Curve", "FillTable", "derive", "fill_table", "statistics"]
+__all__ = ["Accounts", "Curve", "FillTable", "Ledgers", "accounts", "derive", "fill_table", "ledgers",
+           "statistics"]
 
 FloatArray = npt.NDArray[np.float64]
 _ADJ = FIELDS.index("adj_close")
@@ -41,6 +52,8 @@ class FillTable:
     quantity: FloatArray
     price: FloatArray
     commission: FloatArray
+    order_id: npt.NDArray[np.int64] = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
+    slippage: FloatArray = attrs.field(factory=lambda: np.zeros(0))
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -73,7 +86,14 @@ def fill_table(run: Run) -> FillTable:
         quantity=np.array([f.quantity for f in fills], dtype=np.float64),
         price=np.array([f.price for f in fills], dtype=np.float64),
         commission=np.array([f.commission for f in fills], dtype=np.float64),
+        order_id=np.array([f.order_id for f in fills], dtype=np.int64),
+        slippage=np.array([f.slippage for f in fills], dtype=np.float64),
     )
+
+
+def _side(run: Run) -> Literal["left", "right"]:
+    """Which fills an equity row includes: earlier bars' (book) or its own bar's too (realistic)."""
+    return "left" if run.config.execution is Execution.BOOK else "right"
 
 
 def derive(run: Run, fills: FillTable | None = None) -> Curve:
@@ -86,7 +106,8 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
     flows = f.sign * f.price * f.quantity + f.commission
     cash_after = np.subtract.accumulate(np.concatenate(([capital], flows)))
     commission_after = np.add.accumulate(np.concatenate(([0.0], f.commission)))
-    before = np.searchsorted(f.bar, bars, side="left")  # fills of earlier bars only
+    side = _side(run)
+    before = np.searchsorted(f.bar, bars, side=side)  # book: fills of earlier bars; realistic: up to this bar
     cash = cash_after[before]
     commission = commission_after[before]
     positions = np.zeros((n_sym, n))
@@ -94,7 +115,7 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
     for s in range(n_sym):
         mine = f.symbol == s
         held_after = np.add.accumulate(np.concatenate(([0.0], f.sign[mine] * f.quantity[mine])))
-        positions[s] = held_after[np.searchsorted(f.bar[mine], bars, side="left")]
+        positions[s] = held_after[np.searchsorted(f.bar[mine], bars, side=side)]
         final_positions[s] = held_after[-1]
     prices = data.values[_ADJ]
     with np.errstate(invalid="ignore"):
@@ -127,25 +148,95 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
     )
 
 
-def statistics(run: Run, curve: Curve) -> dict[str, Any]:
+@attrs.frozen(eq=False, kw_only=True)
+class Accounts:
+    """The per-fill ledger and the closed round trips of a run (see :mod:`fbt.accounting`)."""
+
+    ledger: Ledger
+    trades: Trades
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class Ledgers:
+    """Per-symbol accounting on the equity rows: ``(n_symbols, n_bars)`` arrays.
+
+    ``average_cost``, ``realised`` (cumulative, gross) and ``unrealised``, on the same rows as
+    :class:`Curve` (book: before the bar's fills; realistic: after them).
+    """
+
+    average_cost: FloatArray
+    realised: FloatArray
+    unrealised: FloatArray
+
+
+def accounts(run: Run, fills: FillTable, curve: Curve | None = None) -> Accounts:
+    """Derive the ledger and the round trips of a run from its fills (see :mod:`fbt.accounting`)."""
+    ledger, trades = account(bar=fills.bar, symbol=fills.symbol, sign=fills.sign, quantity=fills.quantity,
+                             price=fills.price, commission=fills.commission, n_symbols=len(run.data.symbols))
+    return Accounts(ledger=ledger, trades=trades)
+
+
+def ledgers(run: Run, fills: FillTable, curve: Curve, books: Accounts) -> Ledgers:
+    """Lay the ledger on the equity rows: average cost, realised and unrealised P&L per symbol and bar.
+
+    Vectorised: each symbol's per-fill values picked at every row with ``searchsorted``.
+    """
+    data = run.data
+    n, n_sym = len(data), len(data.symbols)
+    bars = np.arange(n)
+    side = _side(run)
+    average_cost = np.zeros((n_sym, n))
+    realised = np.zeros((n_sym, n))
+    for s in range(n_sym):
+        mine = fills.symbol == s
+        at = np.searchsorted(fills.bar[mine], bars, side=side)
+        average_cost[s] = np.concatenate(([0.0], books.ledger.average_cost[mine]))[at]
+        realised[s] = np.concatenate(([0.0], np.cumsum(books.ledger.realised[mine])))[at]
+    with np.errstate(invalid="ignore"):
+        unrealised = np.where(curve.positions == 0.0, 0.0, curve.positions * (data.values[_ADJ] - average_cost))
+    return Ledgers(average_cost=average_cost, realised=realised, unrealised=unrealised)
+
+
+def statistics(run: Run, curve: Curve, trades: Trades | None = None) -> dict[str, Any]:
     """Return the run's statistics and counts, as raw numbers under stable snake_case keys.
 
-    The per-bar curve is closed by the final state (after the last bar's fills) before the Sharpe
-    ratio and drawdowns are taken, as the seed's curve ends with that state.
+    Book mode: the per-bar curve is closed by the final state (after the last bar's fills) before
+    the Sharpe ratio and drawdowns are taken, as the seed's curve ends with that state. Realistic
+    modes: the curve already ends with the final state.
+
+    Beyond the book's figures: ``rejected`` and ``cancelled`` orders, ``working`` (still at the
+    broker at the end), ``slippage`` (its total cost), and with ``trades``: closed round ``trades``
+    and their ``win_rate`` (share with a positive net P&L; null with none).
     """
     capital = run.config.capital
-    last_total = float(curve.total[-1]) if curve.total.size else capital
-    closing_return = curve.final_equity / last_total - 1.0
-    returns = np.concatenate((curve.returns, [closing_return]))
-    last_curve = float(curve.equity_curve[-1]) if curve.equity_curve.size else 1.0
-    closed = np.concatenate((curve.equity_curve, [last_curve * (1.0 + closing_return)]))
+    if run.config.execution is Execution.BOOK:
+        last_total = float(curve.total[-1]) if curve.total.size else capital
+        closing_return = curve.final_equity / last_total - 1.0
+        returns = np.concatenate((curve.returns, [closing_return]))
+        last_curve = float(curve.equity_curve[-1]) if curve.equity_curve.size else 1.0
+        closed = np.concatenate((curve.equity_curve, [last_curve * (1.0 + closing_return)]))
+    else:
+        returns, closed = curve.returns, curve.equity_curve
     _, max_drawdown, duration = drawdowns(closed)
-    counts = {"SignalEvent": 0, "OrderEvent": 0, "FillEvent": 0}
+    counts = {"SignalEvent": 0, "OrderEvent": 0, "FillEvent": 0, "OrderRejected": 0, "OrderCancelled": 0}
+    slippage = 0.0
     for e in run.events:
         name = type(e).__name__
         if name in counts:
             counts[name] += 1
+            if e.__class__ is FillEvent and e.slippage:  # type: ignore[union-attr,unused-ignore]
+                slippage += e.slippage * e.quantity  # type: ignore[union-attr,unused-ignore]
     sharpe = sharpe_ratio(returns, periods=run.config.periods)
+    extra: dict[str, Any] = {
+        "rejected": counts["OrderRejected"],
+        "cancelled": counts["OrderCancelled"],
+        "working": len(run.final.broker.pending),
+        "slippage": slippage,
+    }
+    if trades is not None:
+        net = trades.pnl - trades.commission
+        extra["trades"] = len(trades)
+        extra["win_rate"] = float(np.mean(net > 0)) if len(trades) else None
     return {
         "total_return": curve.final_equity / capital - 1.0,
         "sharpe_ratio": None if math.isnan(sharpe) else sharpe,
@@ -159,4 +250,5 @@ def statistics(run: Run, curve: Curve) -> dict[str, Any]:
         "signals": counts["SignalEvent"],
         "orders": counts["OrderEvent"],
         "fills": counts["FillEvent"],
+        **extra,
     }

@@ -13,7 +13,7 @@ import attrs
 
 from fbt.events import MarketEvent, OrderEvent
 
-__all__ = ["Broker", "Portfolio", "World"]
+__all__ = ["Broker", "Portfolio", "Working", "World"]
 
 
 @attrs.frozen(kw_only=True)
@@ -36,10 +36,32 @@ class Portfolio:
 
 
 @attrs.frozen(kw_only=True)
-class Broker:
-    """The simulated broker's state: orders accepted but not yet filled."""
+class Working:
+    """An order the broker holds, and what is left of it.
 
-    pending: tuple[OrderEvent, ...] = ()
+    ``remaining`` units are still to fill (``filled`` already did); an inactive order is a bracket
+    child waiting for its parent; ``session`` is the calendar day (bar label // one day) a DAY order
+    works on, -1 until the broker first looks at it; ``triggered`` marks a stop-limit whose stop was
+    touched (it is a limit order from then on).
+    """
+
+    order: OrderEvent
+    remaining: float
+    filled: float = 0.0
+    active: bool = True
+    session: int = -1
+    triggered: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Broker:
+    """The simulated broker's state: orders accepted but not yet filled, oldest first.
+
+    Book mode fills every order at once, so it never holds any; the realistic modes keep orders
+    here until they fill, are cancelled, expire or are rejected.
+    """
+
+    pending: tuple[Working, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

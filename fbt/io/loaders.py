@@ -40,7 +40,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import attrs
 import numpy as np
@@ -56,7 +56,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 PathLike = str | os.PathLike[str]
-Source = str | os.PathLike[str] | pd.DataFrame
+#: A symbol's bars: a CSV or Parquet (``*.parquet``) file, a DataFrame, or bars already checked.
+Source: TypeAlias = "str | os.PathLike[str] | pd.DataFrame | SymbolBars"
 
 _DAY_NS: Final = 86_400 * 1_000_000_000
 _NAT: Final = np.iinfo(np.int64).min
@@ -279,6 +280,10 @@ def load(
 ) -> BarData:
     """Read each symbol's file or DataFrame and align them all on the union of their timestamps.
 
+    A source is a CSV file, a Parquet file (a path ending in ``.parquet``, read by
+    :func:`fbt.io.parquet.read_parquet`), a DataFrame, or a :class:`SymbolBars` already checked
+    (as :mod:`fbt.io.sql` reads them).
+
     ``start`` and ``end`` (anything :class:`pandas.Timestamp` accepts; ``None`` for no limit) keep
     only the bars inside the range, both ends included; an ``end`` given as a plain date
     (``"2014-12-31"`` or a :class:`datetime.date`) includes that whole day. A symbol with no bar in
@@ -299,7 +304,7 @@ def load(
     per_symbol: dict[str, SymbolBars] = {}
     for symbol, src in sources.items():
         name = f"<DataFrame {symbol}>"
-        bars = bars_from_frame(src, name) if isinstance(src, pd.DataFrame) else read_bars(src)
+        bars = _read_source(src, name)
         per_symbol[symbol] = _cut(bars, lo, hi, start, end)
     has_time = any(b.has_time for b in per_symbol.values())
     return align(
@@ -316,11 +321,11 @@ def load_dir(
     start: Any = None,
     end: Any = None,
 ) -> BarData:
-    """Load ``DIRECTORY/SYMBOL.csv`` (or ``SYMBOL.txt``) for each symbol, or every ``*.csv`` there.
+    """Load ``DIRECTORY/SYMBOL.csv`` (``.txt``, ``.parquet``) for each symbol, or every ``*.csv`` and ``*.parquet``.
 
-    Symbol names are case-sensitive. With ``symbols=None`` every ``*.csv`` file is loaded, sorted by
-    name, its symbol being the file name without ``.csv``. ``start`` and ``end`` are as in
-    :func:`load`.
+    Symbol names are case-sensitive. With ``symbols=None`` every ``*.csv`` and ``*.parquet`` file
+    is loaded, sorted by name, its symbol being the file name without the suffix. ``start`` and
+    ``end`` are as in :func:`load`.
 
     >>> import pathlib, tempfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -340,8 +345,12 @@ def load_dir(
     chosen: dict[str, str] = {}
     if symbols is None:
         for name in files:
-            if name.endswith(".csv") and len(name) > 4:
-                chosen[name[:-4]] = os.path.join(folder, name)
+            stem, ext = os.path.splitext(name)
+            if ext in (".csv", ".parquet") and stem:
+                if stem in chosen:
+                    raise DataError(f"{folder}: {stem}: expected one file per symbol, got {stem}.csv and "
+                                    f"{stem}.parquet")
+                chosen[stem] = os.path.join(folder, name)
         if not chosen:
             raise DataError(f"{folder}: expected *.csv files, got none; the directory has {_listing(files)}")
         return load(chosen, start=start, end=end)
@@ -351,7 +360,7 @@ def load_dir(
     for symbol in symbols:
         if symbol in chosen:
             raise ConfigError(f"symbols: expected each symbol once, got {symbol!r} twice")
-        for ext in (".csv", ".txt"):
+        for ext in (".csv", ".txt", ".parquet"):
             if symbol + ext in files:
                 chosen[symbol] = os.path.join(folder, symbol + ext)
                 break
@@ -363,6 +372,19 @@ def load_dir(
         lines[-1] += f"; the directory has {_listing(files)}"
         raise DataError("\n".join(lines))
     return load(chosen, start=start, end=end)
+
+
+def _read_source(src: Source, name: str) -> SymbolBars:
+    """Read one source: checked bars as they are, a DataFrame, a Parquet file (by its suffix) or a CSV file."""
+    if isinstance(src, SymbolBars):
+        return src
+    if isinstance(src, pd.DataFrame):
+        return bars_from_frame(src, name)
+    if isinstance(src, str | os.PathLike) and os.fspath(src).lower().endswith(".parquet"):
+        from fbt.io.parquet import read_parquet
+
+        return read_parquet(src)
+    return read_bars(src)
 
 
 # --------------------------------------------------------------------------------------------------

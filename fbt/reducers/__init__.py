@@ -1,7 +1,19 @@
 """Pure reducers ``(state, event) -> (state, events)`` and the step that orders them."""
 
-from fbt.reducers.broker import execute_order
-from fbt.reducers.portfolio import apply_fill, mark, naive_orders
+from fbt.reducers.broker import accept_order, cancel_orders, execute_order, execute_order_checked, fill_working
+from fbt.reducers.portfolio import apply_fill, mark, naive_orders, plan_orders
 from fbt.reducers.step import Context, make_step
 
-__all__ = ["Context", "apply_fill", "execute_order", "make_step", "mark", "naive_orders"]
+__all__ = [
+    "Context",
+    "accept_order",
+    "apply_fill",
+    "cancel_orders",
+    "execute_order",
+    "execute_order_checked",
+    "fill_working",
+    "make_step",
+    "mark",
+    "naive_orders",
+    "plan_orders",
+]

@@ -1,7 +1,21 @@
-"""The portfolio reducer, book semantics: naive orders from signals, fills into cash and positions.
+"""The portfolio reducer: orders from signals, fills into cash and positions.
 
-Orders (the seed's ``generate_naive_order``): LONG from flat buys ``config.quantity`` units, SHORT
-from flat sells them, EXIT closes the whole position; any other combination sends nothing.
+Book orders (the seed's ``generate_naive_order``, :func:`naive_orders`): LONG from flat buys
+``config.quantity`` units, SHORT from flat sells them, EXIT closes the whole position; any other
+combination sends nothing.
+
+:func:`plan_orders` is the general rule, for every other configuration: the same, with the size
+from ``config.sizing`` (when set) and the order type, prices and bracket taken from the signal:
+
+- LONG / SHORT: ``order = round(target - position)`` with ``target`` from the sizing model (the
+  naive one: ``±quantity`` from flat); nothing while an entry order for the symbol is still
+  working; with ``stop_loss`` / ``take_profit`` the entry is followed by its bracket children
+  (opposite side, same quantity, one-cancels-other);
+- EXIT: closes the position with the signal's order type, or with a one-cancels-other stop /
+  limit pair when ``stop_loss`` / ``take_profit`` are given (the step cancels the symbol's working
+  orders first, as for CANCEL).
+
+An entry the sizing model cannot size is an ``OrderRejected`` (reason ``sizing``, order id 0).
 
 Fills: ``position += sign * quantity``; ``cash -= sign * price * quantity + commission``;
 ``commission += commission``. The fill's own price is used; in book mode the simulated broker fills
@@ -10,30 +24,51 @@ at the bar's ``adj_close``, which is the price the seed's portfolio charges.
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
 from fbt.errors import StrategyError
-from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
+from fbt.events import (
+    Direction,
+    FillEvent,
+    MarketEvent,
+    OrderConditions,
+    OrderEvent,
+    OrderRejected,
+    OrderTerms,
+    OrderType,
+    RejectReason,
+    SignalEvent,
+    SignalType,
+    TimeInForce,
+)
 from fbt.market import FIELDS
+from fbt.models.fill import Execution
+from fbt.models.sizing import round_quantity
 from fbt.reducers.context import Context
-from fbt.state import Portfolio
+from fbt.state import Broker, Portfolio
 
-__all__ = ["apply_fill", "mark", "naive_orders"]
+__all__ = ["apply_fill", "book_order_error", "entry_working", "mark", "naive_orders", "plan_orders"]
 
 _ADJ = FIELDS.index("adj_close")
 
 
-def naive_orders(
-    portfolio: Portfolio, signal: SignalEvent, ctx: Context
-) -> tuple[Portfolio, tuple[OrderEvent, ...]]:
-    """Turn a signal into at most one market order, numbered from 1 in the run."""
+def _symbol(signal: SignalEvent, ctx: Context) -> int:
     try:
-        s = ctx.symbol_index[signal.symbol]
+        return ctx.symbol_index[signal.symbol]
     except KeyError:
         raise StrategyError(
             f"strategy {signal.strategy_id!r} sent a signal for unknown symbol {signal.symbol!r}; "
             f"the data has {', '.join(ctx.data.symbols)}"
         ) from None
+
+
+def naive_orders(
+    portfolio: Portfolio, signal: SignalEvent, ctx: Context
+) -> tuple[Portfolio, tuple[OrderEvent, ...]]:
+    """Turn a signal into at most one market order, numbered from 1 in the run (book mode)."""
+    s = _symbol(signal, ctx)
     held = portfolio.positions[s]
     kind = signal.signal_type
     if kind is SignalType.LONG and held == 0:
@@ -51,6 +86,137 @@ def naive_orders(
         timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction, order_id=order_id
     )
     return attrs.evolve(portfolio, orders_sent=order_id), (order,)
+
+
+def entry_working(broker: Broker, symbol: str) -> bool:
+    """Tell whether an entry order (not a bracket child nor a one-cancels-other exit) works for ``symbol``.
+
+    >>> entry_working(Broker(), "A")
+    False
+    """
+    for w in broker.pending:
+        o = w.order
+        if o.symbol == symbol and (o.conditions is None or (o.conditions.parent_id == 0
+                                                            and o.conditions.oco_group == 0)):
+            return True
+    return False
+
+
+def book_order_error(signal: SignalEvent) -> StrategyError:
+    """The error for order terms in book mode, which fills plain market orders at once only."""
+    terms = signal.order
+    kind = terms.order_type.value if terms is not None else "MKT"
+    bracket = " with a bracket" if terms is not None and terms.bracket else ""
+    return StrategyError(
+        f"strategy {signal.strategy_id!r} asked for a {kind} order{bracket} ({terms!r}) for {signal.symbol}: book "
+        f"mode fills plain market orders at once only; run with execution next-open or next-close"
+    )
+
+
+def _protective(
+    *, signal: SignalEvent, terms: OrderTerms, quantity: float, direction: Direction, first_id: int, parent_id: int
+) -> tuple[OrderEvent, ...]:
+    """The stop-loss and take-profit orders (one-cancels-other) that close ``quantity`` units."""
+    orders: list[OrderEvent] = []
+    order_id = first_id
+    group = parent_id or first_id
+    for kind, stop, limit in ((OrderType.STP, terms.stop_loss, None), (OrderType.LMT, None, terms.take_profit)):
+        if stop is None and limit is None:
+            continue
+        conditions = OrderConditions(limit_price=limit, stop_price=stop, parent_id=parent_id, oco_group=group)
+        orders.append(OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity,
+                                 direction=direction, order_type=kind, order_id=order_id, conditions=conditions))
+        order_id += 1
+    return tuple(orders)
+
+
+def _order(signal: SignalEvent, quantity: float, direction: Direction, order_id: int) -> OrderEvent:
+    terms = signal.order
+    if terms is None:
+        return OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction,
+                          order_id=order_id)
+    plain = terms.limit_price is None and terms.stop_price is None and terms.time_in_force is TimeInForce.GTC
+    conditions = None if plain else OrderConditions(limit_price=terms.limit_price, stop_price=terms.stop_price,
+                                                    time_in_force=terms.time_in_force)
+    return OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction,
+                      order_type=terms.order_type, order_id=order_id, conditions=conditions)
+
+
+def plan_orders(
+    portfolio: Portfolio, broker: Broker, signal: SignalEvent, market: MarketEvent, ctx: Context
+) -> tuple[Portfolio, tuple[OrderEvent | OrderRejected, ...]]:
+    """Turn a signal into orders (an entry and its bracket, or an exit), or a sizing rejection.
+
+    The rules are in the module docstring. Order ids count from 1 in the run; a bracket takes one
+    id for the entry and one per child.
+    """
+    s = _symbol(signal, ctx)
+    config = ctx.config
+    terms = signal.order
+    if terms is not None and config.execution is Execution.BOOK:
+        raise book_order_error(signal)
+    kind = signal.signal_type
+    held = portfolio.positions[s]
+    next_id = portfolio.orders_sent + 1
+    if kind is SignalType.CANCEL:
+        return portfolio, ()
+    if kind is SignalType.EXIT:
+        if held == 0:
+            return portfolio, ()
+        direction = Direction.SELL if held > 0 else Direction.BUY
+        if terms is not None and terms.bracket:
+            orders = _protective(signal=signal, terms=terms, quantity=abs(held), direction=direction,
+                                 first_id=next_id, parent_id=0)
+        else:
+            orders = (_order(signal, abs(held), direction, next_id),)
+        return _sent(portfolio, orders[-1].order_id), orders
+    if entry_working(broker, signal.symbol):
+        return portfolio, ()
+    side = 1 if kind is SignalType.LONG else -1
+    sizing = config.sizing
+    if sizing is None:
+        if held != 0:
+            return portfolio, ()
+        delta = side * config.quantity
+        quantity = config.quantity
+    else:
+        i = market.index
+        price = float(ctx.data.values[_ADJ, s, i])
+        _, equity = mark(portfolio, market)
+        history = ctx.data.values[_ADJ, s, ctx.data.first[s] : i + 1]
+        target = math.nan if math.isnan(price) else sizing(
+            side=side, strength=signal.strength, price=price, equity=equity, held=held, history=history,
+            periods=config.periods,
+        )
+        if not math.isfinite(target):
+            why = "the symbol has no price yet" if math.isnan(price) else f"the sizing model gave {target!r}"
+            return portfolio, (_sizing_rejection(signal, side, why),)
+        delta = target - held
+        quantity = round_quantity(abs(delta), fractional=config.risk.fractional)
+        if quantity == 0:
+            if held != 0:
+                return portfolio, ()
+            return portfolio, (_sizing_rejection(signal, side, f"the size {abs(delta):g} rounds to 0 units"),)
+    direction = Direction.BUY if delta > 0 else Direction.SELL
+    entry = _order(signal, quantity, direction, next_id)
+    children: tuple[OrderEvent, ...] = ()
+    if terms is not None and terms.bracket:
+        opposite = Direction.SELL if direction is Direction.BUY else Direction.BUY
+        children = _protective(signal=signal, terms=terms, quantity=quantity, direction=opposite,
+                               first_id=next_id + 1, parent_id=next_id)
+    orders = (entry, *children)
+    return _sent(portfolio, orders[-1].order_id), orders
+
+
+def _sent(portfolio: Portfolio, last_id: int) -> Portfolio:
+    return Portfolio(cash=portfolio.cash, commission=portfolio.commission, positions=portfolio.positions,
+                     orders_sent=last_id)
+
+
+def _sizing_rejection(signal: SignalEvent, side: int, detail: str) -> OrderRejected:
+    return OrderRejected(timestamp=signal.timestamp, symbol=signal.symbol, order_id=0,
+                         direction=Direction.BUY if side > 0 else Direction.SELL, quantity=0.0,
+                         reason=RejectReason.SIZING, detail=detail)
 
 
 def apply_fill(portfolio: Portfolio, fill: FillEvent, ctx: Context) -> Portfolio:

@@ -2,11 +2,17 @@
 
 ``step(world, event)`` dispatches on the event's type (a table, not an ``isinstance`` ladder):
 
-- MARKET: each strategy in turn (its signals queued in strategy order); the book portfolio's own
-  market handling (recording equity) is derived after the run, so it changes nothing here;
-- SIGNAL: the portfolio turns it into orders;
-- ORDER: the broker fills it;
-- FILL: the portfolio books it.
+- MARKET: outside book mode, first the broker works its pending orders on the new bar (their
+  fills, rejections and cancellations are queued first); then each strategy in turn (its signals
+  queued in strategy order); the portfolio's own market handling (recording equity) is derived
+  after the run, so it changes nothing here;
+- SIGNAL: the portfolio turns it into orders (EXIT and CANCEL first withdraw the symbol's
+  working orders);
+- ORDER: the broker fills it at once (book mode) or holds it for the next bar;
+- FILL: the portfolio books it;
+- REJECTED, CANCELLED: facts for the log; they change nothing.
+
+With the book's configuration (``Config.is_book``) the handlers are exactly the seed's.
 """
 
 from __future__ import annotations
@@ -15,10 +21,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fbt.errors import StrategyError
-from fbt.events import Event, FillEvent, MarketEvent, OrderEvent, SignalEvent
-from fbt.reducers.broker import execute_order
+from fbt.events import (
+    Event,
+    FillEvent,
+    MarketEvent,
+    OrderCancelled,
+    OrderEvent,
+    OrderRejected,
+    SignalEvent,
+    SignalType,
+)
+from fbt.models.fill import Execution
+from fbt.reducers.broker import accept_order, cancel_orders, execute_order, execute_order_checked, fill_working
 from fbt.reducers.context import Context
-from fbt.reducers.portfolio import apply_fill, naive_orders
+from fbt.reducers.portfolio import apply_fill, book_order_error, naive_orders, plan_orders
 from fbt.state import World
 
 __all__ = ["Context", "Step", "call_strategy", "check_signals", "make_step"]
@@ -71,6 +87,8 @@ def call_strategy(ctx: Context, k: int, state: Any, market: MarketEvent) -> tupl
 
 def make_step(ctx: Context) -> Step:
     """Return the run's ``step(world, event) -> (world, events)``."""
+    if not ctx.config.is_book:
+        return _make_general_step(ctx)
 
     def on_market(world: World, event: MarketEvent) -> tuple[World, tuple[Event, ...]]:
         states = list(world.strategies)
@@ -83,6 +101,8 @@ def make_step(ctx: Context) -> Step:
         )
 
     def on_signal(world: World, event: SignalEvent) -> tuple[World, tuple[Event, ...]]:
+        if event.order is not None:
+            raise book_order_error(event)
         portfolio, orders = naive_orders(world.portfolio, event, ctx)
         if portfolio is world.portfolio:
             return world, orders
@@ -104,6 +124,69 @@ def make_step(ctx: Context) -> Step:
         SignalEvent: on_signal,
         OrderEvent: on_order,
         FillEvent: on_fill,
+        OrderRejected: _on_fact,
+        OrderCancelled: _on_fact,
+    }
+
+    def step(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
+        return table[event.__class__](world, event)
+
+    return step
+
+
+def _on_fact(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
+    return world, ()
+
+
+def _make_general_step(ctx: Context) -> Step:
+    """The step for every configuration but the book's: sizing, risk, slippage, working orders."""
+    realistic = ctx.config.execution is not Execution.BOOK
+
+    def on_market(world: World, event: MarketEvent) -> tuple[World, tuple[Event, ...]]:
+        broker = world.broker
+        emitted: list[Event] = []
+        if broker.pending:  # the broker fills first: the strategies see the bar after its fills
+            broker, caused = fill_working(broker, world.portfolio, event, ctx)
+            emitted.extend(caused)
+        states = list(world.strategies)
+        for k in range(len(states)):
+            states[k], signals = call_strategy(ctx, k, states[k], event)
+            emitted.extend(signals)
+        return World(market=event, strategies=tuple(states), portfolio=world.portfolio, broker=broker), tuple(
+            emitted
+        )
+
+    def on_signal(world: World, event: SignalEvent) -> tuple[World, tuple[Event, ...]]:
+        assert world.market is not None, "a signal before the first bar"
+        broker = world.broker
+        cancelled: tuple[Event, ...] = ()
+        if broker.pending and event.signal_type in (SignalType.EXIT, SignalType.CANCEL):
+            broker, cancelled = cancel_orders(broker, symbol=event.symbol, timestamp=event.timestamp)
+        portfolio, orders = plan_orders(world.portfolio, broker, event, world.market, ctx)
+        if portfolio is world.portfolio and broker is world.broker:
+            return world, orders
+        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=broker), (
+            *cancelled, *orders)
+
+    def on_order(world: World, event: OrderEvent) -> tuple[World, tuple[Event, ...]]:
+        assert world.market is not None, "an order before the first bar"
+        if realistic:
+            broker = accept_order(world.broker, event)
+            return World(market=world.market, strategies=world.strategies, portfolio=world.portfolio,
+                         broker=broker), ()
+        return world, execute_order_checked(world.portfolio, event, world.market, ctx)
+
+    def on_fill(world: World, event: FillEvent) -> tuple[World, tuple[Event, ...]]:
+        portfolio = apply_fill(world.portfolio, event, ctx)
+        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
+
+    table: dict[type, Callable[[World, Any], tuple[World, tuple[Event, ...]]]] = {
+        MarketEvent: on_market,
+        SignalEvent: on_signal,
+        OrderEvent: on_order,
+        FillEvent: on_fill,
+        OrderRejected: _on_fact,
+        OrderCancelled: _on_fact,
     }
 
     def step(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
