@@ -183,7 +183,11 @@ def align(
     if not per_symbol:
         raise DataError("no symbols to load")
     symbols = tuple(per_symbol)
-    union = np.unique(np.concatenate([np.asarray(ts, dtype=np.int64) for ts, _ in per_symbol.values()]))
+    stamps = [np.asarray(ts, dtype=np.int64) for ts, _ in per_symbol.values()]
+    if all(t.shape == stamps[0].shape and np.array_equal(t, stamps[0]) for t in stamps[1:]):
+        union = stamps[0]  # one shared calendar (strictly increasing already): nothing to merge
+    else:
+        union = np.unique(np.concatenate(stamps))
     n = int(union.shape[0])
     real = np.zeros((len(symbols), n), dtype=bool)
     columns: dict[str, FloatArray] = {}
@@ -193,6 +197,14 @@ def align(
             columns[name] = np.full((len(symbols), n), np.nan)
     arange = np.arange(n)
     for s, (ts, cols) in enumerate(per_symbol.values()):
+        if len(ts) == n:  # a bar at every timestamp of the union: no filling needed
+            real[s] = True
+            for name, target in columns.items():
+                src = cols.get(name)
+                if src is None:
+                    src = cols["close"] if name not in ("volume", "open_interest") else np.zeros(n)
+                target[s] = src
+            continue
         pos = np.searchsorted(union, ts)
         real[s, pos] = True
         last = np.where(real[s], arange, -1)
