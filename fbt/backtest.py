@@ -70,6 +70,8 @@ class Result:
         t = self._accounts().trades
         stamps = data.timestamps.astype("datetime64[ns]")
         entry_value = np.abs(t.quantity) * t.entry_price
+        with np.errstate(divide="ignore", invalid="ignore"):  # an entry at a price of 0 has no return
+            returns = np.where(entry_value > 0, (t.pnl - t.commission) / entry_value, np.nan)
         return pd.DataFrame(
             {
                 "symbol": np.array(data.symbols, dtype=object)[t.symbol] if len(t) else [],
@@ -82,7 +84,7 @@ class Result:
                 "pnl": t.pnl,
                 "commission": t.commission,
                 "net_pnl": t.pnl - t.commission,
-                "return": (t.pnl - t.commission) / entry_value if len(t) else np.zeros(0),
+                "return": returns,
                 "bars": t.exit_bar - t.entry_bar,
             }
         )

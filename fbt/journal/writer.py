@@ -1,0 +1,168 @@
+"""Writing journals: the streaming :class:`JournalWriter` and the one-call writers."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+from pathlib import Path
+from typing import IO
+
+from fbt.events import Event
+from fbt.journal.codec import JOURNAL_FILE, JournalError, _event_line, canonical_json
+from fbt.journal.fingerprint import _RUN_FINGERPRINTS, _header_for, as_run
+from fbt.journal.record import Fingerprints, JournalHeader, MarketRecord
+from fbt.market import FIELDS, Bar, BarData
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+class JournalWriter:
+    """Write a journal a line at a time: the header on opening, then events (and, in a live session,
+    inline market lines), then the trailer on :meth:`close`.
+
+    Each line is one ``write``; with ``sync=True`` it is flushed and fsynced before the call
+    returns, so a crash loses at most the line being written (and the trailer). ``compress=True``
+    (the default for a path ending in ``.gz``) writes gzip, reproducibly (no name or time in it).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], header: JournalHeader, *, sync: bool = False,
+                 compress: bool | None = None) -> None:
+        self.path = Path(path)
+        self._sync = sync
+        self._raw: IO[bytes] | None = None
+        if compress if compress is not None else self.path.name.endswith(".gz"):
+            self._raw = open(self.path, "wb")  # noqa: SIM115
+            packed = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+            self._file: IO[str] | None = io.TextIOWrapper(packed, encoding="utf-8", newline="")
+        else:
+            self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._events = hashlib.sha256()
+        self._markets = hashlib.sha256()
+        self._count = 0
+        self._market_count = 0
+        self._last_bar = -1
+        self.events_fingerprint: str | None = None
+        self._line(canonical_json(header.to_plain()))
+
+    def _line(self, text: str) -> None:
+        if self._file is None:
+            raise JournalError(f"{self.path}: the journal is closed")
+        self._file.write(text + "\n")
+        if self._sync:
+            self._file.flush()
+            os.fsync(self._file.fileno() if self._raw is None else self._raw.fileno())
+
+    def append(self, event: Event, *, bar: int) -> int:
+        """Journal one event handled at ``bar``; return its sequence number."""
+        if bar < self._last_bar:
+            raise JournalError(f"{self.path}: event at bar {bar} after an event at bar {self._last_bar}")
+        self._last_bar = bar
+        seq = self._count
+        line = _event_line(seq, bar, event)
+        self._line(line)
+        self._events.update(line.encode())
+        self._events.update(b"\n")
+        self._count += 1
+        return seq
+
+    def append_market(self, market: MarketRecord) -> None:
+        """Journal one bar in full (a live session's market event)."""
+        if market.bar != self._market_count:
+            raise JournalError(f"{self.path}: market line for bar {market.bar}, expected bar {self._market_count}")
+        line = canonical_json({"type": "MarketEvent", "bar": market.bar, "bar_data": {
+            "timestamp": market.timestamp,
+            "bars": {symbol: {f: getattr(b, f) for f in FIELDS} for symbol, b in market.bars},
+        }})
+        self._line(line)
+        self._markets.update(line.encode())
+        self._markets.update(b"\n")
+        self._market_count += 1
+        self._last_bar = market.bar
+
+    def close(self) -> str:
+        """Write the trailer, close the file and return the events fingerprint."""
+        if self._file is None:
+            assert self.events_fingerprint is not None
+            return self.events_fingerprint
+        digest = self._events.hexdigest()
+        self._line(canonical_json({
+            "type": "trailer", "count": self._count, "events_fingerprint": digest,
+            "market_count": self._market_count,
+            "market_fingerprint": self._markets.hexdigest() if self._market_count else None,
+        }))
+        self._shut()
+        self.events_fingerprint = digest
+        return digest
+
+    def _shut(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.close()
+        else:  # leave the journal without a trailer: readers see it is incomplete
+            self._shut()
+
+
+def market_record(data: BarData, bar: int) -> MarketRecord:
+    """Return bar ``bar`` of the data as an inline market record (the symbols with a real bar)."""
+    values, ts = data.values, int(data.timestamps[bar])
+    bars = tuple(
+        (symbol, Bar(timestamp=ts, **{f: float(values[k, s, bar]) for k, f in enumerate(FIELDS)}))
+        for s, symbol in enumerate(data.symbols)
+        if data.real[s, bar]
+    )
+    return MarketRecord(bar=bar, timestamp=ts, bars=bars)
+
+
+def write_journal(source: object, path: str | os.PathLike[str], *, market: str = "reference",
+                  sync: bool = False) -> Fingerprints:
+    """Write a run's journal to ``path`` (whole or not at all); return the run's fingerprints.
+
+    ``market="inline"`` writes every bar in full, as a live session does, so the journal replays
+    without the data. A path ending in ``.gz`` is written as gzip (reproducibly).
+    """
+    run = as_run(source)
+    header = _header_for(run, market)
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with JournalWriter(tmp, header, sync=sync, compress=target.name.endswith(".gz")) as writer:
+            bars, events = run.event_bars.tolist(), run.events
+            if market == "inline":
+                k = 0
+                for i in range(len(run.data)):
+                    writer.append_market(market_record(run.data, i))
+                    while k < len(bars) and bars[k] == i:
+                        writer.append(events[k], bar=i)
+                        k += 1
+            else:
+                for bar, event in zip(bars, events, strict=True):
+                    writer.append(event, bar=bar)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    assert header.input_fingerprint is not None and writer.events_fingerprint is not None
+    prints = Fingerprints(input_fingerprint=header.input_fingerprint, events_fingerprint=writer.events_fingerprint)
+    _RUN_FINGERPRINTS[run] = prints
+    return prints
+
+
+def write_run(source: object, directory: str | os.PathLike[str]) -> Path:
+    """Write ``journal.jsonl`` into an output folder (created if needed); return its path."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / JOURNAL_FILE
+    write_journal(source, path)
+    return path
