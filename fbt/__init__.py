@@ -46,6 +46,7 @@ from fbt.models.commission import (
     zero_commission,
 )
 from fbt.models.fill import Execution
+from fbt.models.instrument import Instrument
 from fbt.models.risk import Group, Risk
 from fbt.models.sizing import FixedCash, FixedQuantity, Kelly, PercentOfEquity, TargetWeight, VolatilityTarget
 from fbt.models.slippage import FixedBps, HalfSpread, SquareRootImpact, VolumeShare
@@ -84,6 +85,7 @@ __all__ = [
     "HalfSpread",
     "IBFixed",
     "IBTiered",
+    "Instrument",
     "Journal",
     "JournalError",
     "Kelly",

@@ -10,7 +10,9 @@ Average-cost method, per symbol, one fill at a time (:func:`book_fill`):
   the position keeps its average cost; a fill that reverses the position opens the new side at the
   fill price.
 
-Unrealised P&L at a bar is ``position * (adj_close - average_cost)``. With ``C`` the commission
+Unrealised P&L at a bar is ``position * (adj_close - average_cost)``. With a contract multiplier
+(futures) realised and unrealised P&L are in currency, ``* multiplier``; prices and average costs
+stay per unit. With ``C`` the commission
 paid, ``R`` realised and ``U`` unrealised P&L summed over the symbols, every equity row satisfies
 ``total = capital + R + U - C`` (up to rounding; a property test holds it).
 
@@ -27,6 +29,8 @@ loop in :func:`account` inlines :func:`book_fill` for speed; a property test hol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 import numpy as np
 import numpy.typing as npt
@@ -38,9 +42,11 @@ IntArray = npt.NDArray[np.int64]
 
 
 def book_fill(
-    position: float, average_cost: float, sign: int, quantity: float, price: float
+    position: float, average_cost: float, sign: int, quantity: float, price: float, multiplier: float = 1.0
 ) -> tuple[float, float, float]:
     """Return ``(position, average_cost, realised)`` after one fill (formulas in the module doc).
+
+    ``realised`` is in currency: ``closed * (price - average_cost) * side * multiplier``.
 
     >>> book_fill(0.0, 0.0, 1, 100.0, 10.0)
     (100.0, 10.0, 0.0)
@@ -48,6 +54,8 @@ def book_fill(
     (200.0, 11.0, 0.0)
     >>> book_fill(-50.0, 20.0, 1, 80.0, 18.0)   # covers 50 at a 100 profit, then long 30 at 18
     (30.0, 18.0, 100.0)
+    >>> book_fill(2.0, 4500.0, -1, 2.0, 4510.0, 50.0)   # two ES contracts, 10 points: 2 * 10 * 50
+    (0.0, 0.0, 1000.0)
     """
     after = position + sign * quantity
     if position == 0:
@@ -56,6 +64,8 @@ def book_fill(
         return after, (abs(position) * average_cost + quantity * price) / abs(after), 0.0
     closed = min(quantity, abs(position))
     realised = closed * (price - average_cost) * (1.0 if position > 0 else -1.0)
+    if multiplier != 1.0:
+        realised = realised * multiplier
     if after == 0:
         return 0.0, 0.0, realised
     if (after > 0) == (position > 0):
@@ -102,8 +112,11 @@ def account(
     price: FloatArray,
     commission: FloatArray,
     n_symbols: int,
+    multipliers: Sequence[float] | None = None,
 ) -> tuple[Ledger, Trades]:
     """Return the ledger of a run's fills and its closed round trips (fills as columns, in fill order).
+
+    ``multipliers`` (per symbol, None for all 1) turn realised P&L into currency (module doc).
 
     >>> import numpy as np
     >>> ledger, trades = account(bar=np.array([1, 3]), symbol=np.array([0, 0]), sign=np.array([1.0, -1.0]),
@@ -140,7 +153,10 @@ def account(
             trade[7] += c
             continue
         closed = q if q < -held * sg else -held * sg  # min(q, |held|)
-        realised = out_realised[k] = closed * (p - cost[s]) * (1.0 if held > 0 else -1.0)
+        realised = closed * (p - cost[s]) * (1.0 if held > 0 else -1.0)
+        if multipliers is not None and multipliers[s] != 1.0:
+            realised = realised * multipliers[s]
+        out_realised[k] = realised
         if after == 0:
             cost[s] = 0.0
         elif (after > 0) != (held > 0):

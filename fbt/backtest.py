@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, 
 from fbt.market import FIELDS, BarData
 from fbt.models.commission import CommissionModel, ib_seed_commission
 from fbt.models.fill import Execution
+from fbt.models.instrument import Instrument
 from fbt.models.registry import describe
 from fbt.models.risk import Risk
 from fbt.models.sizing import SizingModel
@@ -31,7 +32,7 @@ from fbt.state import World
 from fbt.stats import resolve_periods, run_statistics
 from fbt.strategy import Strategy
 
-__all__ = ["Result", "choices", "describe_risk", "run"]
+__all__ = ["Result", "choices", "describe_instruments", "describe_risk", "run"]
 
 _DIRECTION = np.array(["SELL", "", "BUY"], dtype=object)
 
@@ -70,6 +71,9 @@ class Result:
         t = self._accounts().trades
         stamps = data.timestamps.astype("datetime64[ns]")
         entry_value = np.abs(t.quantity) * t.entry_price
+        multipliers = self.run.context.multipliers
+        if multipliers is not None and len(t):
+            entry_value = entry_value * np.asarray(multipliers)[t.symbol]
         with np.errstate(divide="ignore", invalid="ignore"):  # an entry at a price of 0 has no return
             returns = np.where(entry_value > 0, (t.pnl - t.commission) / entry_value, np.nan)
         return pd.DataFrame(
@@ -91,7 +95,10 @@ class Result:
 
     @property
     def positions(self) -> pd.DataFrame:
-        """Per symbol at the end: position, average cost, last price, market value, realised and unrealised P&L."""
+        """Per symbol at the end: position, average cost, last price, market value, realised and unrealised P&L.
+
+        Market value and P&L are in currency (``* multiplier`` for futures); prices per unit.
+        """
         data, a = self.run.data, self._accounts()
         n = len(data)
         last = data.values[FIELDS.index("adj_close"), :, n - 1] if n else np.full(len(data.symbols), np.nan)
@@ -104,9 +111,11 @@ class Result:
             if mine.size:
                 cost[s] = ledger.average_cost[mine[-1]]
                 realised[s] = float(np.sum(ledger.realised[mine]))
+        scale = np.ones(len(data.symbols)) if self.run.context.multipliers is None else np.asarray(
+            self.run.context.multipliers)
         with np.errstate(invalid="ignore"):
-            value = np.where(held == 0, 0.0, held * last)
-            unrealised = np.where(held == 0, 0.0, held * (last - cost))
+            value = np.where(held == 0, 0.0, held * last * scale)
+            unrealised = np.where(held == 0, 0.0, held * (last - cost) * scale)
         return pd.DataFrame({"position": held, "average_cost": cost, "last_price": last, "market_value": value,
                              "realised": realised, "unrealised": unrealised},
                             index=pd.Index(data.symbols, name="symbol"))
@@ -183,7 +192,8 @@ class Result:
         c = self.choices
         lines = [
             f"Execution {c['execution']}  Commission {c['commission']}  Slippage {c['slippage']}  "
-            f"Sizing {c['sizing']}  Risk {c['risk']}",
+            f"Sizing {c['sizing']}  Risk {c['risk']}" + (f"  Instruments {c['instruments']}" if "instruments" in c
+                                                            else ""),
 
             f"Total Return       {s['total_return'] * 100:.2f}%",
             f"Sharpe Ratio       {sharpe}",
@@ -274,6 +284,7 @@ def run(
     slippage: SlippageModel | None = None,
     sizing: SizingModel | None = None,
     risk: Risk | None = None,
+    instruments: Mapping[str, Instrument] | Iterable[tuple[str, Instrument]] | None = None,
     risk_free: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> Result:
@@ -285,6 +296,8 @@ def run(
     ``execution`` (``"book"``, ``"next-open"``, ``"next-close"``), ``commission``, ``slippage``,
     ``sizing`` and ``risk`` choose the models of :mod:`fbt.models` (see the README's "Realistic
     execution"); ``fbt.models.registry`` makes them from names such as ``"fixed-bps:5"``.
+    ``instruments`` gives contract terms per symbol, ``{"ES": fbt.Instrument(multiplier=50,
+    tick_size=0.25)}`` (:mod:`fbt.models.instrument`); the others trade as stocks.
 
     ``periods`` (bars per year) annualises the Sharpe ratio and the other statistics: 252 as the
     book, or ``"auto"`` for the data's own frequency (:func:`fbt.stats.detect_frequency`: 98,280
@@ -316,7 +329,8 @@ def run(
     if isinstance(risk_free, bool) or not isinstance(risk_free, int | float) or not np.isfinite(risk_free):
         raise ConfigError(f"risk_free: expected a yearly rate as a finite number (0.02 for 2 %), got {risk_free!r}")
     config = Config(capital=capital, quantity=quantity, commission=commission, periods=periods, execution=execution,
-                    slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk())
+                    slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk(),
+                    instruments=instruments)
     if progress is not None:  # fold has no per-bar hook: report the start and the end
         progress(0, len(data))
     folded = fold(strategies, data, config, checkpoint_every=checkpoint_every)
@@ -337,13 +351,30 @@ def choices(config: Config) -> dict[str, str]:
     {'execution': 'book', 'commission': 'ib-seed', 'slippage': 'none', 'sizing': 'book(100)', 'risk': 'none'}
     """
     sizing = describe(config.sizing) if config.sizing is not None else f"book({config.quantity:g})"
-    return {
+    named = {
         "execution": config.execution.value,
         "commission": describe(config.commission),
         "slippage": describe(config.slippage),
         "sizing": sizing,
         "risk": describe_risk(config.risk, config.execution),
     }
+    if config.instruments:
+        named["instruments"] = describe_instruments(config)
+    return named
+
+
+def describe_instruments(config: Config) -> str:
+    """Name a configuration's instruments: ``ES(multiplier=50, tick=0.25)``, comma-separated.
+
+    >>> describe_instruments(Config(instruments={"ES": Instrument(multiplier=50, tick_size=0.25)},
+    ...                             execution="next-open"))
+    'ES(multiplier=50, tick=0.25)'
+    """
+    parts = []
+    for symbol, i in config.instruments:
+        terms = [f"multiplier={i.multiplier:g}"] + ([f"tick={i.tick_size:g}"] if i.tick_size is not None else [])
+        parts.append(f"{symbol}({', '.join(terms)})")
+    return ", ".join(parts)
 
 
 def describe_risk(risk: Risk, execution: Execution) -> str:

@@ -19,6 +19,7 @@ from fbt.errors import ConfigError, FbtError
 from fbt.io.loaders import load, load_dir
 from fbt.market import BarData
 from fbt.models.fill import Execution
+from fbt.models.instrument import Instrument
 from fbt.models.risk import Group, Risk
 from fbt.progress import progress_bar
 from fbt.research_cli import add_run_options, parse_periods, report_after_run
@@ -216,13 +217,33 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
         volume_limit=_fraction("--volume-limit", args.volume_limit),
         fractional=args.fractional,
     )
-    return {
+    options: dict[str, Any] = {
         "execution": args.execution,
         "commission": parse_commission(args.commission, what="--commission"),
         "slippage": parse_slippage(args.slippage, what="--slippage"),
         "sizing": parse_sizing(args.sizing, what="--sizing"),
         "risk": risk,
     }
+    if args.instrument:  # only when given: the options of a stock run stay as they were
+        options["instruments"] = parse_instruments(args.instrument)
+    return options
+
+
+def parse_instruments(items: Sequence[str]) -> tuple[tuple[str, Instrument], ...]:
+    """Parse repeated ``--instrument SYMBOL:multiplier=M,tick=T`` into ``(symbol, Instrument)`` pairs.
+
+    >>> parse_instruments(["ES:multiplier=50,tick=0.25"])
+    (('ES', Instrument(multiplier=50.0, tick_size=0.25)),)
+    """
+    from fbt.models.instrument import parse_instrument
+
+    chosen: dict[str, Instrument] = {}
+    for item in items:
+        symbol, instrument = parse_instrument(item)
+        if symbol in chosen:
+            raise ConfigError(f"--instrument: symbol {symbol} given twice")
+        chosen[symbol] = instrument
+    return tuple(chosen.items())
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -251,6 +272,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--volume-limit", metavar="F",
                    help="fill at most this fraction of a bar's volume; the rest waits (partial fills)")
     g.add_argument("--fractional", action="store_true", help="trade fractions of a unit (FX, crypto)")
+    g.add_argument("--instrument", action="append", default=[], metavar="SYMBOL:multiplier=M,tick=T",
+                   help="contract terms of a symbol (repeatable): futures multiplier (P&L = price change x M x "
+                        "quantity) and tick size (fill prices round to it; not in book mode)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import attrs
 from fbt.errors import ConfigError
 from fbt.models.commission import CommissionModel, ib_seed_commission
 from fbt.models.fill import Execution
+from fbt.models.instrument import Instruments, instruments_of
 from fbt.models.risk import Risk
 from fbt.models.sizing import SizingModel
 from fbt.models.slippage import SlippageModel
@@ -56,6 +57,10 @@ class Config:
     - ``slippage``: a slippage model (``fbt.models.slippage``) or None for none.
     - ``sizing``: a sizing model (``fbt.models.sizing``) or None for the book's naive sizing.
     - ``risk``: risk checks and constraints (``fbt.models.risk.Risk``).
+    - ``instruments``: contract terms per symbol (``fbt.models.instrument.Instrument``: multiplier,
+      tick size), as ``{symbol: Instrument}`` or pairs, kept as pairs sorted by symbol; symbols not
+      named are stocks (multiplier 1, no tick). A tick size needs a realistic execution: book mode
+      fills at the bar's ``adj_close``, the book's price, and refuses one with an error.
     """
 
     capital: float = 100_000.0
@@ -66,6 +71,7 @@ class Config:
     slippage: SlippageModel | None = None
     sizing: SizingModel | None = None
     risk: Risk = attrs.field(default=Risk(), validator=attrs.validators.instance_of(Risk))
+    instruments: Instruments = attrs.field(default=(), converter=instruments_of)
 
     def __attrs_post_init__(self) -> None:
         for name in ("capital", "quantity", "periods"):
@@ -77,9 +83,18 @@ class Config:
         if self.execution is Execution.BOOK and self.risk.volume_limit is not None:
             raise ConfigError("volume_limit: book mode fills at once or not at all; use execution next-open or "
                               "next-close for partial fills")
+        ticked = [symbol for symbol, instrument in self.instruments if instrument.tick_size is not None]
+        if self.execution is Execution.BOOK and ticked:
+            raise ConfigError(f"tick_size ({ticked[0]}): book mode fills at once at the bar's adj_close, the book's "
+                              f"price, off any tick grid; use execution next-open or next-close for tick rounding")
 
     @property
     def is_book(self) -> bool:
         """True when the run is exactly the book's engine (the fast, seed-identical path)."""
         return (self.execution is Execution.BOOK and self.slippage is None and self.sizing is None
-                and not self.risk.checks_fills(self.execution))
+                and not self.risk.checks_fills(self.execution) and not self.multiplied)
+
+    @property
+    def multiplied(self) -> bool:
+        """True when some instrument has a multiplier other than 1 (fills and marks then scale by it)."""
+        return any(instrument.multiplier != 1.0 for _, instrument in self.instruments)

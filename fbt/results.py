@@ -15,6 +15,10 @@ of bar ``i`` — *after* the fills the broker made on bar ``i`` (orders of earli
 bar ``i``'s ``adj_close``. Orders sent on bar ``i`` fill on a later bar, so nothing happens after
 the row: the last row is the final state and the statistics use the curve as it is.
 
+Contract multipliers (``Config.instruments``): a fill's cash flow is ``sign * price * quantity *
+multiplier + commission`` and a holding ``position * adj_close * multiplier``, multiplied in that
+order, as the reducers do; with every multiplier 1 the product is left out, as before.
+
 The accounting (average cost, realised and unrealised P&L per symbol, round trips) is derived from
 the fills by :mod:`fbt.accounting` and laid on the same rows.
 """
@@ -102,8 +106,12 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
     data, capital = run.data, run.config.capital
     n, n_sym = len(data), len(data.symbols)
     bars = np.arange(n)
+    multipliers = run.context.multipliers
     # cash and commission after each fill, accumulated in fill order exactly as the reducer does
-    flows = f.sign * f.price * f.quantity + f.commission
+    if multipliers is None:
+        flows = f.sign * f.price * f.quantity + f.commission
+    else:
+        flows = f.sign * f.price * f.quantity * np.asarray(multipliers)[f.symbol] + f.commission
     cash_after = np.subtract.accumulate(np.concatenate(([capital], flows)))
     commission_after = np.add.accumulate(np.concatenate(([0.0], f.commission)))
     side = _side(run)
@@ -119,7 +127,8 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
         final_positions[s] = held_after[-1]
     prices = data.values[_ADJ]
     with np.errstate(invalid="ignore"):
-        holdings = np.where(positions == 0.0, 0.0, positions * prices)
+        value = positions * prices if multipliers is None else positions * prices * np.asarray(multipliers)[:, None]
+        holdings = np.where(positions == 0.0, 0.0, value)
     total = cash.copy()
     for s in range(n_sym):
         total += holdings[s]
@@ -127,7 +136,8 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
     if n:
         for s in range(n_sym):
             q = float(final_positions[s])
-            final_equity = final_equity + (0.0 if q == 0.0 else q * float(prices[s, n - 1]))
+            held = 0.0 if q == 0.0 else q * float(prices[s, n - 1])
+            final_equity = final_equity + (held if multipliers is None or q == 0.0 else held * multipliers[s])
     previous = np.concatenate(([capital], total[:-1]))
     returns = total / previous - 1.0
     equity_curve = np.cumprod(1.0 + returns, dtype=np.float64)
@@ -172,7 +182,8 @@ class Ledgers:
 def accounts(run: Run, fills: FillTable, curve: Curve | None = None) -> Accounts:
     """Derive the ledger and the round trips of a run from its fills (see :mod:`fbt.accounting`)."""
     ledger, trades = account(bar=fills.bar, symbol=fills.symbol, sign=fills.sign, quantity=fills.quantity,
-                             price=fills.price, commission=fills.commission, n_symbols=len(run.data.symbols))
+                             price=fills.price, commission=fills.commission, n_symbols=len(run.data.symbols),
+                             multipliers=run.context.multipliers)
     return Accounts(ledger=ledger, trades=trades)
 
 
@@ -192,8 +203,11 @@ def ledgers(run: Run, fills: FillTable, curve: Curve, books: Accounts) -> Ledger
         at = np.searchsorted(fills.bar[mine], bars, side=side)
         average_cost[s] = np.concatenate(([0.0], books.ledger.average_cost[mine]))[at]
         realised[s] = np.concatenate(([0.0], np.cumsum(books.ledger.realised[mine])))[at]
+    multipliers = run.context.multipliers
     with np.errstate(invalid="ignore"):
         unrealised = np.where(curve.positions == 0.0, 0.0, curve.positions * (data.values[_ADJ] - average_cost))
+        if multipliers is not None:
+            unrealised = unrealised * np.asarray(multipliers)[:, None]
     return Ledgers(average_cost=average_cost, realised=realised, unrealised=unrealised)
 
 
@@ -220,12 +234,15 @@ def statistics(run: Run, curve: Curve, trades: Trades | None = None) -> dict[str
     _, max_drawdown, duration = drawdowns(closed)
     counts = {"SignalEvent": 0, "OrderEvent": 0, "FillEvent": 0, "OrderRejected": 0, "OrderCancelled": 0}
     slippage = 0.0
+    multipliers = run.context.multipliers
+    index = run.context.symbol_index
     for e in run.events:
         name = type(e).__name__
         if name in counts:
             counts[name] += 1
             if e.__class__ is FillEvent and e.slippage:  # type: ignore[union-attr,unused-ignore]
-                slippage += e.slippage * e.quantity  # type: ignore[union-attr,unused-ignore]
+                cost = e.slippage * e.quantity  # type: ignore[union-attr,unused-ignore]
+                slippage += cost if multipliers is None else cost * multipliers[index[e.symbol]]  # type: ignore[union-attr,unused-ignore]
     sharpe = sharpe_ratio(returns, periods=run.config.periods)
     extra: dict[str, Any] = {
         "rejected": counts["OrderRejected"],

@@ -5,6 +5,7 @@
 - :mod:`fbt.models.slippage`: slippage and market impact;
 - :mod:`fbt.models.sizing`: position sizing;
 - :mod:`fbt.models.risk`: risk checks and trading constraints;
+- :mod:`fbt.models.instrument`: contract multipliers and tick sizes (futures, FX);
 - :mod:`fbt.models.registry`: the models by name, as ``fbt run`` takes them.
 """
 
@@ -21,6 +22,7 @@ from fbt.models.commission import (
     zero_commission,
 )
 from fbt.models.fill import Execution
+from fbt.models.instrument import Instrument, parse_instrument
 from fbt.models.risk import Group, Risk, check_fill
 from fbt.models.sizing import (
     FixedCash,
@@ -44,6 +46,7 @@ __all__ = [
     "HalfSpread",
     "IBFixed",
     "IBTiered",
+    "Instrument",
     "Kelly",
     "PerShare",
     "PerTrade",
@@ -59,5 +62,6 @@ __all__ = [
     "check_fill",
     "combined",
     "ib_seed_commission",
+    "parse_instrument",
     "zero_commission",
 ]

@@ -6,7 +6,9 @@ it stands after the fills before it. A failed check turns the order (or its unfi
 ``OrderRejected`` event with a reason; nothing else changes.
 
 Checks, with ``after`` the position after the fill and ``equity = cash_after + sum(position *
-mark)`` (the filled symbol marked at the fill price, the others at their last known ``adj_close``):
+mark)`` (the filled symbol marked at the fill price, the others at their last known ``adj_close``;
+with contract multipliers every ``price`` and ``mark`` counts ``* multiplier``, the fill's cost
+included, in the portfolio's order of operations):
 
 - ``allow_short=False`` (long only): ``after >= 0``;
 - cash check without margin: ``cash_after >= 0`` on every fill (nothing bought that cannot be paid
@@ -137,6 +139,7 @@ def check_fill(
     price: float,
     commission: float,
     groups: SymbolGroups = (),
+    multipliers: Sequence[float] | None = None,
 ) -> tuple[RejectReason, str] | None:
     """Return ``(reason, detail)`` if the fill breaks a check, else None (formulas in the module doc).
 
@@ -149,7 +152,10 @@ def check_fill(
     """
     held = positions[symbol]
     after = held + sign * quantity
-    cost = sign * price * quantity + commission
+    if multipliers is None:
+        cost = sign * price * quantity + commission
+    else:
+        cost = sign * price * quantity * multipliers[symbol] + commission
     cash_after = cash - cost
     if not risk.allow_short and after < 0:
         return RejectReason.SHORT, f"long only: the position would be {after:g}"
@@ -161,8 +167,12 @@ def check_fill(
     margin = risk.margin if cash_check else None
     if margin is None and risk.max_leverage is None and risk.max_position is None and not groups:
         return None
-    values = [0.0 if q == 0 else q * m for q, m in zip(positions, marks, strict=True)]
-    values[symbol] = after * price
+    if multipliers is None:
+        values = [0.0 if q == 0 else q * m for q, m in zip(positions, marks, strict=True)]
+        values[symbol] = after * price
+    else:
+        values = [0.0 if q == 0 else q * m * k for q, m, k in zip(positions, marks, multipliers, strict=True)]
+        values[symbol] = after * price * multipliers[symbol]
     equity = cash_after
     gross = 0.0
     for v in values:

@@ -17,6 +17,9 @@ the order the orders were placed:
    child protects the filled part, if it ends unfilled the child is cancelled;
 4. the base price comes from the order type; at most ``Risk.volume_limit`` of the bar's volume
    fills per symbol, the rest waits (a partial fill); slippage moves the price against the trader;
+   with a tick size the price then rounds to the grid, buys up and sells down, clamped into the
+   bar's range when it started there (:func:`fbt.models.instrument.tick_fill_price`) — the rounding
+   counts as slippage (``FillEvent.slippage = sign * (price - base)``, at least 0);
 5. the risk checks run against the portfolio after the fills before this one; a failure rejects the
    order's unfilled rest;
 6. when a member of a one-cancels-other group fills, the other members are cancelled.
@@ -41,11 +44,12 @@ from fbt.events import (
 )
 from fbt.market import FIELDS
 from fbt.models.fill import Execution, limit_price_fill, stop_limit_fill, stop_price_fill
+from fbt.models.instrument import tick_fill_price
 from fbt.models.risk import check_fill
 from fbt.models.sizing import round_quantity
 from fbt.models.slippage import uses_volume
 from fbt.reducers.context import Context
-from fbt.reducers.portfolio import apply_fill
+from fbt.reducers.portfolio import fill_applier
 from fbt.state import Broker, Portfolio, Working
 
 __all__ = ["NS_PER_DAY", "accept_order", "cancel_orders", "execute_order", "execute_order_checked", "fill_working"]
@@ -113,13 +117,16 @@ def execute_order_checked(
     price = base + sign * slip
     if price < 0:  # a sell is never paid less than nothing
         price, slip = 0.0, base
-    commission = ctx.config.commission(order.quantity, price)
+    multipliers = ctx.multipliers
+    unit = price if multipliers is None else price * multipliers[s]  # commission models see one unit's value
+    commission = ctx.config.commission(order.quantity, unit)
     config = ctx.config
     if config.risk.checks_fills(config.execution):
         failed = check_fill(
             config.risk, cash_check=config.risk.cash_check_on(config.execution), cash=portfolio.cash,
             positions=portfolio.positions, marks=values[_ADJ, :, i].tolist(), symbol=s, sign=float(sign),
             quantity=order.quantity, price=price, commission=commission, groups=ctx.groups[s],
+            multipliers=multipliers,
         )
         if failed is not None:
             return (OrderRejected(timestamp=market.timestamp, symbol=order.symbol, order_id=order.order_id,
@@ -214,6 +221,8 @@ def fill_working(
     execution = config.execution
     checking = risk.checks_fills(execution)
     cash_check = risk.cash_check_on(execution)
+    multipliers, ticks = ctx.multipliers, ctx.ticks
+    apply_fill = fill_applier(ctx)
     marks: list[float] = data.values[_ADJ, :, max(j - 1, 0)].tolist() if checking else []
     events: list[Event] = []
     kept: list[Working] = []
@@ -292,12 +301,16 @@ def fill_working(
         price = base + sign * slip
         if price < 0:  # a sell is never paid less than nothing
             price, slip = 0.0, base
-        commission = config.commission(quantity, price)
+        if ticks is not None and (tick := ticks[s]) is not None:
+            price = tick_fill_price(price, tick, sign=sign, low=low, high=h)
+            slip = max(0.0, sign * (price - base))
+        commission = config.commission(quantity, price if multipliers is None else price * multipliers[s])
         changed = True
         if checking:
             failed = check_fill(
                 risk, cash_check=cash_check, cash=local.cash, positions=local.positions, marks=marks, symbol=s,
                 sign=float(sign), quantity=quantity, price=price, commission=commission, groups=ctx.groups[s],
+                multipliers=multipliers,
             )
             if failed is not None:
                 events.append(OrderRejected(timestamp=timestamp, symbol=order.symbol, order_id=order.order_id,

@@ -46,7 +46,9 @@ class Context:
     """What every reducer of a run may read and nobody changes: data, configuration, strategies.
 
     Derived once: ``symbol_index``; outside book mode ``bars`` (see :func:`scaled_bars`); the risk
-    groups each symbol belongs to (``groups``, as symbol indices).
+    groups each symbol belongs to (``groups``, as symbol indices); from ``config.instruments``, aligned
+    to the data's symbols, ``multipliers`` (None when every one is 1: the stock path, unchanged) and
+    ``ticks`` (None when no symbol has a tick size; else a tick size or None per symbol).
     """
 
     data: BarData
@@ -56,6 +58,8 @@ class Context:
     symbol_index: dict[str, int] = attrs.field(init=False)
     bars: FloatArray | None = attrs.field(init=False)
     groups: tuple[SymbolGroups, ...] = attrs.field(init=False)
+    multipliers: tuple[float, ...] | None = attrs.field(init=False)
+    ticks: tuple[float | None, ...] | None = attrs.field(init=False)
 
     @symbol_index.default
     def _index(self) -> dict[str, int]:
@@ -77,3 +81,21 @@ class Context:
             for k in members:
                 per_symbol[k].append((group.name, members, group.limit))
         return tuple(tuple(g) for g in per_symbol)
+
+    @multipliers.default
+    def _multipliers(self) -> tuple[float, ...] | None:
+        known = dict(self.config.instruments)
+        unknown = [s for s in known if s not in self.symbol_index]
+        if unknown:
+            raise ConfigError(f"instruments: unknown symbol {unknown[0]!r}; the data has "
+                              f"{', '.join(self.data.symbols)}")
+        if not self.config.multiplied:
+            return None
+        return tuple(known[s].multiplier if s in known else 1.0 for s in self.data.symbols)
+
+    @ticks.default
+    def _ticks(self) -> tuple[float | None, ...] | None:
+        known = dict(self.config.instruments)
+        if all(i.tick_size is None for i in known.values()):
+            return None
+        return tuple(known[s].tick_size if s in known else None for s in self.data.symbols)

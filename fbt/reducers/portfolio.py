@@ -16,15 +16,20 @@ from ``config.sizing`` (when set) and the order type, prices and bracket taken f
   orders first, as for CANCEL).
 
 An entry the sizing model cannot size is an ``OrderRejected`` (reason ``sizing``, order id 0).
+The sizing model's ``price`` is one unit's value, ``adj_close * multiplier``. Limit and stop levels
+are rounded to the symbol's tick size, if it has one (:func:`fbt.models.instrument.tick_level`).
 
-Fills: ``position += sign * quantity``; ``cash -= sign * price * quantity + commission``;
-``commission += commission``. The fill's own price is used; in book mode the simulated broker fills
-at the bar's ``adj_close``, which is the price the seed's portfolio charges.
+Fills: ``position += sign * quantity``; ``cash -= sign * price * quantity * multiplier +
+commission`` (the instrument's multiplier, 1 for stocks; with every multiplier 1 the product is
+left out, as the seed computes it); ``commission += commission``. The fill's own price is used; in
+book mode the simulated broker fills at the bar's ``adj_close``, which is the price the seed's
+portfolio charges.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -45,11 +50,13 @@ from fbt.events import (
 )
 from fbt.market import FIELDS
 from fbt.models.fill import Execution
+from fbt.models.instrument import tick_level
 from fbt.models.sizing import round_quantity
 from fbt.reducers.context import Context
 from fbt.state import Broker, Portfolio
 
-__all__ = ["apply_fill", "book_order_error", "entry_working", "mark", "naive_orders", "plan_orders"]
+__all__ = ["apply_fill", "apply_fill_multiplied", "book_order_error", "entry_working", "fill_applier", "mark",
+           "naive_orders", "plan_orders"]
 
 _ADJ = FIELDS.index("adj_close")
 
@@ -113,16 +120,23 @@ def book_order_error(signal: SignalEvent) -> StrategyError:
     )
 
 
+def _ticked(level: float | None, tick: float | None, *, buy: bool, limit: bool) -> float | None:
+    return level if level is None or tick is None else tick_level(level, tick, buy=buy, limit=limit)
+
+
 def _protective(
-    *, signal: SignalEvent, terms: OrderTerms, quantity: float, direction: Direction, first_id: int, parent_id: int
+    *, signal: SignalEvent, terms: OrderTerms, quantity: float, direction: Direction, first_id: int, parent_id: int,
+    tick: float | None = None,
 ) -> tuple[OrderEvent, ...]:
     """The stop-loss and take-profit orders (one-cancels-other) that close ``quantity`` units."""
     orders: list[OrderEvent] = []
     order_id = first_id
     group = parent_id or first_id
+    buy = direction is Direction.BUY
     for kind, stop, limit in ((OrderType.STP, terms.stop_loss, None), (OrderType.LMT, None, terms.take_profit)):
         if stop is None and limit is None:
             continue
+        stop, limit = _ticked(stop, tick, buy=buy, limit=False), _ticked(limit, tick, buy=buy, limit=True)
         conditions = OrderConditions(limit_price=limit, stop_price=stop, parent_id=parent_id, oco_group=group)
         orders.append(OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity,
                                  direction=direction, order_type=kind, order_id=order_id, conditions=conditions))
@@ -130,14 +144,17 @@ def _protective(
     return tuple(orders)
 
 
-def _order(signal: SignalEvent, quantity: float, direction: Direction, order_id: int) -> OrderEvent:
+def _order(signal: SignalEvent, quantity: float, direction: Direction, order_id: int,
+           tick: float | None = None) -> OrderEvent:
     terms = signal.order
     if terms is None:
         return OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction,
                           order_id=order_id)
     plain = terms.limit_price is None and terms.stop_price is None and terms.time_in_force is TimeInForce.GTC
-    conditions = None if plain else OrderConditions(limit_price=terms.limit_price, stop_price=terms.stop_price,
-                                                    time_in_force=terms.time_in_force)
+    buy = direction is Direction.BUY
+    conditions = None if plain else OrderConditions(
+        limit_price=_ticked(terms.limit_price, tick, buy=buy, limit=True),
+        stop_price=_ticked(terms.stop_price, tick, buy=buy, limit=False), time_in_force=terms.time_in_force)
     return OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction,
                       order_type=terms.order_type, order_id=order_id, conditions=conditions)
 
@@ -158,6 +175,7 @@ def plan_orders(
     kind = signal.signal_type
     held = portfolio.positions[s]
     next_id = portfolio.orders_sent + 1
+    tick = None if ctx.ticks is None else ctx.ticks[s]
     if kind is SignalType.CANCEL:
         return portfolio, ()
     if kind is SignalType.EXIT:
@@ -166,9 +184,9 @@ def plan_orders(
         direction = Direction.SELL if held > 0 else Direction.BUY
         if terms is not None and terms.bracket:
             orders = _protective(signal=signal, terms=terms, quantity=abs(held), direction=direction,
-                                 first_id=next_id, parent_id=0)
+                                 first_id=next_id, parent_id=0, tick=tick)
         else:
-            orders = (_order(signal, abs(held), direction, next_id),)
+            orders = (_order(signal, abs(held), direction, next_id, tick),)
         return _sent(portfolio, orders[-1].order_id), orders
     if entry_working(broker, signal.symbol):
         return portfolio, ()
@@ -182,7 +200,9 @@ def plan_orders(
     else:
         i = market.index
         price = float(ctx.data.values[_ADJ, s, i])
-        _, equity = mark(portfolio, market)
+        if ctx.multipliers is not None:
+            price = price * ctx.multipliers[s]  # one unit's value: a size from cash divides by it
+        _, equity = mark(portfolio, market, ctx.multipliers)
         history = ctx.data.values[_ADJ, s, ctx.data.first[s] : i + 1]
         target = math.nan if math.isnan(price) else sizing(
             side=side, strength=signal.strength, price=price, equity=equity, held=held, history=history,
@@ -198,12 +218,12 @@ def plan_orders(
                 return portfolio, ()
             return portfolio, (_sizing_rejection(signal, side, f"the size {abs(delta):g} rounds to 0 units"),)
     direction = Direction.BUY if delta > 0 else Direction.SELL
-    entry = _order(signal, quantity, direction, next_id)
+    entry = _order(signal, quantity, direction, next_id, tick)
     children: tuple[OrderEvent, ...] = ()
     if terms is not None and terms.bracket:
         opposite = Direction.SELL if direction is Direction.BUY else Direction.BUY
         children = _protective(signal=signal, terms=terms, quantity=quantity, direction=opposite,
-                               first_id=next_id + 1, parent_id=next_id)
+                               first_id=next_id + 1, parent_id=next_id, tick=tick)
     orders = (entry, *children)
     return _sent(portfolio, orders[-1].order_id), orders
 
@@ -242,14 +262,49 @@ def apply_fill(portfolio: Portfolio, fill: FillEvent, ctx: Context) -> Portfolio
     )
 
 
-def mark(portfolio: Portfolio, market: MarketEvent) -> tuple[tuple[float, ...], float]:
+def apply_fill_multiplied(portfolio: Portfolio, fill: FillEvent, ctx: Context) -> Portfolio:
+    """Book a fill with contract multipliers: ``cash -= sign * price * quantity * multiplier + commission``.
+
+    >>> from fbt.events import Direction, FillEvent
+    >>> p = Portfolio.initial(capital=100_000.0, n_symbols=1)
+    >>> f = FillEvent(timestamp=0, symbol="ES", quantity=2, direction=Direction.BUY, price=4500.0, commission=4.0)
+    >>> import types; ctx = types.SimpleNamespace(symbol_index={"ES": 0}, multipliers=(50.0,))
+    >>> apply_fill_multiplied(p, f, ctx)
+    Portfolio(cash=-350004.0, commission=4.0, positions=(2.0,), orders_sent=0)
+    """
+    s = ctx.symbol_index[fill.symbol]
+    sign = 1.0 if fill.direction is Direction.BUY else -1.0
+    positions = list(portfolio.positions)
+    positions[s] = positions[s] + sign * fill.quantity
+    cost = sign * fill.price * fill.quantity * ctx.multipliers[s]  # type: ignore[index]
+    return Portfolio(
+        cash=portfolio.cash - (cost + fill.commission),
+        commission=portfolio.commission + fill.commission,
+        positions=tuple(positions),
+        orders_sent=portfolio.orders_sent,
+    )
+
+
+def fill_applier(ctx: Context) -> Callable[[Portfolio, FillEvent, Context], Portfolio]:
+    """Return the run's fill booking: :func:`apply_fill` (every multiplier 1) or :func:`apply_fill_multiplied`."""
+    return apply_fill if ctx.multipliers is None else apply_fill_multiplied
+
+
+def mark(
+    portfolio: Portfolio, market: MarketEvent, multipliers: Sequence[float] | None = None
+) -> tuple[tuple[float, ...], float]:
     """Value the portfolio at a bar's ``adj_close``: ``(holdings per symbol, total)``.
 
-    A flat symbol is worth 0 even before its first bar; ``total = cash + sum(holdings)``, summed
-    in symbol order.
+    ``holding = position * adj_close`` (``* multiplier`` with ``multipliers``, aligned to the
+    symbols). A flat symbol is worth 0 even before its first bar; ``total = cash + sum(holdings)``,
+    summed in symbol order.
     """
     prices = market.data.values[_ADJ, :, market.index]
-    holdings = tuple(0.0 if q == 0 else q * float(p) for q, p in zip(portfolio.positions, prices, strict=True))
+    if multipliers is None:
+        holdings = tuple(0.0 if q == 0 else q * float(p) for q, p in zip(portfolio.positions, prices, strict=True))
+    else:
+        holdings = tuple(0.0 if q == 0 else q * float(p) * m
+                         for q, p, m in zip(portfolio.positions, prices, multipliers, strict=True))
     total = portfolio.cash
     for h in holdings:
         total = total + h

@@ -34,7 +34,7 @@ from fbt.events import (
 from fbt.models.fill import Execution
 from fbt.reducers.broker import accept_order, cancel_orders, execute_order, execute_order_checked, fill_working
 from fbt.reducers.context import Context
-from fbt.reducers.portfolio import apply_fill, book_order_error, naive_orders, plan_orders
+from fbt.reducers.portfolio import apply_fill, book_order_error, fill_applier, naive_orders, plan_orders
 from fbt.state import World
 
 __all__ = ["Context", "Step", "call_strategy", "check_signals", "make_step"]
@@ -141,6 +141,7 @@ def _on_fact(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
 def _make_general_step(ctx: Context) -> Step:
     """The step for every configuration but the book's: sizing, risk, slippage, working orders."""
     realistic = ctx.config.execution is not Execution.BOOK
+    book_fill = fill_applier(ctx)  # with contract multipliers: cash moves by price * quantity * multiplier
 
     def on_market(world: World, event: MarketEvent) -> tuple[World, tuple[Event, ...]]:
         broker = world.broker
@@ -177,7 +178,7 @@ def _make_general_step(ctx: Context) -> Step:
         return world, execute_order_checked(world.portfolio, event, world.market, ctx)
 
     def on_fill(world: World, event: FillEvent) -> tuple[World, tuple[Event, ...]]:
-        portfolio = apply_fill(world.portfolio, event, ctx)
+        portfolio = book_fill(world.portfolio, event, ctx)
         return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
 
     table: dict[type, Callable[[World, Any], tuple[World, tuple[Event, ...]]]] = {

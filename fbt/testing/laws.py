@@ -6,8 +6,10 @@
   strategy built anew, so everything it remembers must be in its state — equals one fold over
   ``[0, n)``, and resuming does not change the world it started from;
 - :func:`assert_no_lookahead`: :func:`fbt.check_lookahead` passes;
-- :func:`assert_accounting`: at every bar cash plus the market value of the positions is the total
-  equity, and the final cash, commission and positions are the sums of the fills, bit for bit.
+- :func:`assert_accounting`: at every equity row cash plus the market value of the positions is the
+  total equity (the row taken where the run's mode takes it: before the bar's fills in book mode,
+  after them in ``next-open`` / ``next-close``), and the final cash, commission and positions are the
+  sums of the fills, bit for bit.
 
 >>> import numpy as np, fbt
 >>> from fbt.strategies import moving_average_crossover as mac
@@ -31,6 +33,7 @@ from fbt.fold import Run, drain, fold, start
 from fbt.journal import data_fingerprint, fingerprints, input_fingerprint
 from fbt.lookahead import check_lookahead
 from fbt.market import BarData
+from fbt.models.fill import Execution
 from fbt.reducers.portfolio import mark
 from fbt.reducers.step import make_step
 from fbt.replay import resume
@@ -143,19 +146,26 @@ def assert_no_lookahead(strategy: Strategies, data: BarData, *, config: Config |
 def assert_accounting(strategy: Strategies, data: BarData, *, config: Config | None = None) -> None:
     """Assert that the books balance at every bar and at the end.
 
-    At every bar (before its fills): ``cash + sum(position * adj_close) == total`` for the world
-    the reducers carry and for the derived equity curve; at the end: cash is the capital less every
-    fill's ``sign * price * quantity + commission``, commission their sum, each position the sum of
-    its signed fill quantities (all accumulated in fill order, so equal exactly).
+    At every equity row: ``cash + sum(position * adj_close * multiplier) == total`` for the world
+    the reducers carry and for the derived equity curve. The row of bar ``i`` is the world the
+    run's mode records: in book mode the one *before* bar ``i``'s fills (the seed's), in
+    ``next-open`` and ``next-close`` the one *after* them (the state at the end of bar ``i``). At
+    the end: cash is the capital less every fill's ``sign * price * quantity * multiplier +
+    commission``, commission their sum, each position the sum of its signed fill quantities (all
+    accumulated in fill order, so equal exactly).
     """
     chosen, config = _chosen(strategy), config or Config()
     run = fold(chosen, data, config)
     curve = derive(run)
     context, world = start(chosen, data, config)
     step = make_step(context)
+    after_fills = config.execution is not Execution.BOOK
+    multipliers = context.multipliers
     for i in range(len(data)):
         market = MarketEvent(i, data)
-        holdings, total = mark(world.portfolio, market)
+        if after_fills:  # realistic modes: the row is the state at the end of the bar
+            world, _ = drain(step, world, (market,))
+        holdings, total = mark(world.portfolio, market, multipliers)
         for name, expected, got in (("cash", world.portfolio.cash, curve.cash[i]), ("total", total, curve.total[i])):
             if not expected == got:
                 raise LawViolation(f"accounting at bar {i}: the equity curve's {name} is {got!r}, the portfolio "
@@ -165,13 +175,17 @@ def assert_accounting(strategy: Strategies, data: BarData, *, config: Config | N
             summed = summed + h
         if summed != total:
             raise LawViolation(f"accounting at bar {i}: cash + holdings = {summed!r}, total = {total!r}")
-        world, _ = drain(step, world, (market,))
+        if not after_fills:  # book mode: the row was taken before the bar's fills
+            world, _ = drain(step, world, (market,))
     cash, commission = config.capital, 0.0
     positions = dict.fromkeys(data.symbols, 0.0)
     for event in run.events:
         if isinstance(event, FillEvent):
             sign = 1.0 if event.direction is Direction.BUY else -1.0
-            cash = cash - (sign * event.price * event.quantity + event.commission)
+            flow = sign * event.price * event.quantity
+            if multipliers is not None:
+                flow = flow * multipliers[context.symbol_index[event.symbol]]
+            cash = cash - (flow + event.commission)
             commission = commission + event.commission
             positions[event.symbol] += sign * event.quantity
     final = run.final.portfolio

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -155,17 +156,22 @@ def test_fold_equals_scan(scenario: Scenario) -> None:
 
 
 @settings(max_examples=120)
-@given(scenario=scenarios())
-def test_derived_curve_equals_the_reducer_at_every_bar(scenario: Scenario) -> None:
+@given(scenario=scenarios(), contracts=st.data())
+def test_derived_curve_equals_the_reducer_at_every_bar(scenario: Scenario, contracts: st.DataObject) -> None:
     data, strategies, config = scenario
+    if contracts.draw(st.booleans(), label="futures"):  # random contract multipliers: still exact
+        config = attrs.evolve(config, instruments={
+            s: fbt.Instrument(multiplier=contracts.draw(st.sampled_from([1.0, 50.0, 0.1, 12.5, 1_000.0])))
+            for s in data.symbols})
     run = fold(strategies, data, config)
+    multipliers = run.context.multipliers
     curve = derive(run)
     _, world = start(strategies, data, config)
     before = world.portfolio
     assert before == Portfolio.initial(capital=config.capital, n_symbols=len(data.symbols))
     for s in scan(strategies, data, config):
         i = s.index
-        holdings, total = mark(before, MarketEvent(i, data))  # equity is recorded before bar i's fills
+        holdings, total = mark(before, MarketEvent(i, data), multipliers)  # recorded before bar i's fills
         assert curve.cash[i] == before.cash
         assert curve.commission[i] == before.commission
         assert tuple(curve.positions[:, i].tolist()) == before.positions
@@ -173,7 +179,7 @@ def test_derived_curve_equals_the_reducer_at_every_bar(scenario: Scenario) -> No
         assert curve.total[i] == total
         before = s.world.portfolio
     final = run.final.portfolio
-    _, final_total = mark(final, MarketEvent(len(data) - 1, data))
+    _, final_total = mark(final, MarketEvent(len(data) - 1, data), multipliers)
     assert curve.final_equity == final_total
     assert curve.final_cash == final.cash
     assert curve.final_commission == final.commission

@@ -82,10 +82,16 @@ def orders_by_id(run: fbt.Run) -> dict[int, tuple[int, OrderEvent]]:
 
 
 @settings(max_examples=80)
-@given(scenario=scenarios())
-def test_fold_equals_scan_and_the_curve_equals_the_reducers(scenario: Scenario) -> None:
+@given(scenario=scenarios(), contracts=st.data())
+def test_fold_equals_scan_and_the_curve_equals_the_reducers(scenario: Scenario, contracts: st.DataObject) -> None:
     data, strategies, config = scenario
+    if contracts.draw(st.booleans(), label="futures"):  # random multipliers and ticks: still exact
+        config = attrs.evolve(config, instruments={
+            s: fbt.Instrument(multiplier=contracts.draw(st.sampled_from([1.0, 50.0, 0.1, 12.5, 1_000.0])),
+                              tick_size=contracts.draw(st.sampled_from([None, 0.01, 0.25])))
+            for s in data.symbols})
     run = fold(strategies, data, config)
+    multipliers = run.context.multipliers
     steps = list(scan(strategies, data, config))
     assert tuple(e for s in steps for e in s.events[1:]) == run.events
     assert steps[-1].world.portfolio == run.final.portfolio and steps[-1].world.broker == run.final.broker
@@ -95,7 +101,7 @@ def test_fold_equals_scan_and_the_curve_equals_the_reducers(scenario: Scenario) 
     capital = config.capital
     for s in steps:  # realistic rows: after the bar's fills, marked at its adj_close
         i, p = s.index, s.world.portfolio
-        holdings, total = mark(p, MarketEvent(i, data))
+        holdings, total = mark(p, MarketEvent(i, data), multipliers)
         assert curve.cash[i] == p.cash and curve.commission[i] == p.commission
         assert tuple(curve.positions[:, i].tolist()) == p.positions
         assert tuple(curve.holdings[:, i].tolist()) == holdings

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 
 import fbt
+import fbt.results
 import fbt.testing as ft
 import fbt.testing.laws
 from fbt.config import Config
@@ -173,6 +174,34 @@ def test_accounting_breaks_when_the_books_do_not_balance(monkeypatch: pytest.Mon
     monkeypatch.setattr(fbt.testing.laws, "derive", skewed)
     with pytest.raises(ft.LawViolation, match=r"accounting at bar \d+: the equity curve's cash"):
         ft.assert_accounting(moving_average_crossover(5, 20), _sample())
+
+
+@pytest.mark.parametrize("execution", ["next-open", "next-close"])
+def test_accounting_holds_in_the_realistic_modes_where_the_row_is_after_the_fills(execution: str) -> None:
+    strategy = moving_average_crossover(5, 20)
+    ft.assert_accounting(strategy, _sample(), config=Config(execution=execution))
+    futures = Config(execution=execution, instruments={"SYNA": fbt.Instrument(multiplier=50, tick_size=0.01)},
+                     risk=fbt.Risk(cash_check=False))
+    ft.assert_accounting(strategy, _sample(), config=futures)  # contract multipliers balance too
+
+
+def test_accounting_breaks_for_a_next_open_curve_with_the_books_of_another_mode(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = Config(execution="next-open")
+    real_derive = fbt.testing.laws.derive
+
+    def skewed(run: Any) -> Any:
+        curve = real_derive(run)
+        curve.total[60:] -= 0.01
+        return curve
+
+    monkeypatch.setattr(fbt.testing.laws, "derive", skewed)
+    with pytest.raises(ft.LawViolation, match=r"accounting at bar \d+: the equity curve's total"):
+        ft.assert_accounting(moving_average_crossover(5, 20), _sample(), config=config)
+    monkeypatch.setattr(fbt.testing.laws, "derive", real_derive)
+    monkeypatch.setattr(fbt.results, "_side", lambda run: "left")  # book rows (before the fills) on next-open
+    with pytest.raises(ft.LawViolation, match=r"accounting at bar \d+: the equity curve's cash"):
+        ft.assert_accounting(moving_average_crossover(5, 20), _sample(), config=config)
 
 
 def test_law_violations_are_fbt_errors() -> None:
