@@ -189,6 +189,23 @@ class MarketEvent:
         """Return the current bar's time (all symbols share the aligned clock)."""
         return np.datetime64(self.timestamp, "ns")
 
+    def label(self) -> str:
+        """Return the bar's time as the data writes it: ``YYYY-MM-DD`` for daily data, else with the time.
+
+        >>> import numpy as np
+        >>> from fbt.market import BarData
+        >>> data = BarData.from_columns(symbols=("A",), timestamps=np.array([90 * 10**9], dtype=np.int64),
+        ...                             columns={"close": np.array([[1.0]])})
+        >>> MarketEvent(0, data).label()
+        '1970-01-01 00:01:30'
+        """
+        when = np.datetime64(self.timestamp, "ns")
+        if self.data.time_format == "date":
+            return str(when.astype("datetime64[D]"))
+        if self.timestamp % 10**9 == 0:
+            when = when.astype("datetime64[s]")
+        return str(when).replace("T", " ")
+
     def _s(self, symbol: str) -> int:
         try:
             return self.data.symbols.index(symbol)
@@ -225,7 +242,7 @@ class MarketEvent:
         """Return the symbol's latest bar; a symbol with no bar yet is an error."""
         bars = self.latest_bars(symbol, 1)
         if not bars:
-            raise StrategyError(f"{symbol} has no bar yet at {self.latest_datetime()}")
+            raise StrategyError(f"{symbol} has no bar yet at {self.label()}")
         return bars[0]
 
     def is_real(self, symbol: str) -> bool:

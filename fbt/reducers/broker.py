@@ -63,7 +63,7 @@ NS_PER_DAY = 86_400 * 10**9
 def _no_price(order: OrderEvent, market: MarketEvent) -> StrategyError:
     return StrategyError(
         f"order {order.order_id} for {order.symbol} at bar {market.index} "
-        f"({market.latest_datetime()}) comes before the symbol's first bar: it has no price yet"
+        f"({market.label()}) comes before the symbol's first bar: it has no price yet"
     )
 
 

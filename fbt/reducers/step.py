@@ -47,18 +47,18 @@ def check_signals(ctx: Context, k: int, signals: object, market: MarketEvent) ->
     if signals.__class__ is not tuple and signals.__class__ is not list:
         raise StrategyError(
             f"strategy {ctx.strategy_names[k]!r} returned {type(signals).__name__} as its signals at bar "
-            f"{market.index} ({market.latest_datetime()}); expected a tuple or list of SignalEvent"
+            f"{market.index} ({market.label()}); expected a tuple or list of SignalEvent"
         )
     for s in signals:  # type: ignore[attr-defined,unused-ignore]
         if s.__class__ is not SignalEvent:
             raise StrategyError(
                 f"strategy {ctx.strategy_names[k]!r} returned a {type(s).__name__} among its signals at bar "
-                f"{market.index} ({market.latest_datetime()}); expected SignalEvent"
+                f"{market.index} ({market.label()}); expected SignalEvent"
             )
         if s.symbol not in ctx.symbol_index:
             raise StrategyError(
                 f"strategy {ctx.strategy_names[k]!r} sent a signal for unknown symbol {s.symbol!r} at bar "
-                f"{market.index} ({market.latest_datetime()}); the data has {', '.join(ctx.data.symbols)}"
+                f"{market.index} ({market.label()}); the data has {', '.join(ctx.data.symbols)}"
             )
     return signals  # type: ignore[return-value,unused-ignore]
 
@@ -69,7 +69,7 @@ def call_strategy(ctx: Context, k: int, state: Any, market: MarketEvent) -> tupl
         result = ctx.steps[k](state, market)
     except Exception as exc:
         raise StrategyError(
-            f"strategy {ctx.strategy_names[k]!r} raised at bar {market.index} ({market.latest_datetime()}): "
+            f"strategy {ctx.strategy_names[k]!r} raised at bar {market.index} ({market.label()}): "
             f"{type(exc).__name__}: {exc}"
         ) from exc
     if result.__class__ is not tuple or len(result) != 2:

@@ -40,5 +40,5 @@ def slow(short_window: int = 5, long_window: int = 20) -> Strategy[Any]:
     if log:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"{short_window},{long_window}\n")
-    time.sleep(0.1)
+    time.sleep(0.25)  # slow enough that the kill lands mid-sweep even on a busy machine
     return moving_average_crossover(short_window, long_window)
