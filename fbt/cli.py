@@ -9,6 +9,7 @@ import argparse
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from fbt.models.fill import Execution
 from fbt.models.instrument import Instrument
 from fbt.models.risk import Group, Risk
 from fbt.progress import progress_bar
-from fbt.research_cli import add_run_options, parse_periods, report_after_run
+from fbt.research_cli import add_run_options, parse_periods
 from fbt.research_cli import register as register_research
 from fbt.strategy import Strategy
 
@@ -156,19 +157,27 @@ def _capital(text: str) -> float:
     return value
 
 
-def _report(result: Result, strategy: Strategy[Any], out: str) -> None:
+def _report(result: Result, strategy: Strategy[Any], out: str, *, report: bool = False) -> None:
+    """Write the run's files (and its report) first, then print: a closed pipe loses no result."""
+    directory = result.write(out)
+    page = None
+    if report:
+        from fbt.report import write_report
+
+        page = write_report(directory)
     data = result.run.data
     params = _kwargs(dict(strategy.params))
     when = f"{len(data)} bars" if not len(data) else (
         f"{len(data)} bars, {_label(data, 0)} .. {_label(data, len(data) - 1)}"
     )
-    print(f"{strategy.name}({params}) on {', '.join(data.symbols)}: {when}")
-    print(result.summary())
-    directory = result.write(out)
     from fbt.commands import fingerprint_lines  # the run's identity, printed with its statistics
 
+    print(f"{strategy.name}({params}) on {', '.join(data.symbols)}: {when}")
+    print(result.summary())
     print(fingerprint_lines(result))
     print(f"Wrote equity.csv, fills.csv, trades.csv, journal.jsonl and stats.json to {directory}")
+    if page is not None:
+        print(f"Wrote {Path(page).with_name('equity.png')} and {page}")
 
 
 def _label(data: BarData, i: int) -> str:
@@ -286,8 +295,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = progress_bar("fbt run", quiet=args.quiet)
     result = run(strategy, data, capital=capital, periods=args.periods, risk_free=args.risk_free, progress=progress,
                  **models)
-    _report(result, strategy, args.out)
-    report_after_run(args)
+    _report(result, strategy, args.out, report=bool(getattr(args, "report", False)))
     return 0
 
 
@@ -343,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fbt: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): results are on disk
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

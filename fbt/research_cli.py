@@ -125,9 +125,3 @@ def cmd_report(args: argparse.Namespace) -> int:
     page = write_report(args.out, title=args.title)
     print(f"Wrote {Path(page).with_name('equity.png')} and {page}")
     return 0
-
-
-def report_after_run(args: argparse.Namespace) -> None:
-    """``fbt run --report``: write the report into ``--out`` after the run's files."""
-    if getattr(args, "report", False):
-        cmd_report(argparse.Namespace(out=args.out, title=None))

@@ -147,3 +147,20 @@ def test_console_script_exit_status_and_no_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("fbt: error: ")
+
+
+def test_a_closed_pipe_loses_no_result(tmp_path: Path) -> None:
+    """`fbt run ... | head -1`: the reader goes away early; every output file is still written."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fbt.cli", "run", EXAMPLE, "--data", str(sample_dir()), "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    code = proc.wait()
+    assert "Traceback" not in err
+    assert code in (0, 141)
+    assert {p.name for p in tmp_path.iterdir()} >= {"equity.csv", "fills.csv", "stats.json", "journal.jsonl"}
