@@ -119,7 +119,19 @@ def make_step(ctx: Context) -> Step:
         portfolio = apply_fill(world.portfolio, event, ctx)
         return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
 
-    table: dict[type, Callable[[World, Any], tuple[World, tuple[Event, ...]]]] = {
+    return _dispatch(on_market, on_signal, on_order, on_fill)
+
+
+def _on_fact(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
+    return world, ()
+
+
+Handler = Callable[[World, Any], tuple[World, tuple[Event, ...]]]
+
+
+def _dispatch(on_market: Handler, on_signal: Handler, on_order: Handler, on_fill: Handler) -> Step:
+    """Return the step that sends each event to its type's handler; rejections and cancellations are facts."""
+    table: dict[type, Handler] = {
         MarketEvent: on_market,
         SignalEvent: on_signal,
         OrderEvent: on_order,
@@ -132,10 +144,6 @@ def make_step(ctx: Context) -> Step:
         return table[event.__class__](world, event)
 
     return step
-
-
-def _on_fact(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
-    return world, ()
 
 
 def _make_general_step(ctx: Context) -> Step:
@@ -181,16 +189,4 @@ def _make_general_step(ctx: Context) -> Step:
         portfolio = book_fill(world.portfolio, event, ctx)
         return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
 
-    table: dict[type, Callable[[World, Any], tuple[World, tuple[Event, ...]]]] = {
-        MarketEvent: on_market,
-        SignalEvent: on_signal,
-        OrderEvent: on_order,
-        FillEvent: on_fill,
-        OrderRejected: _on_fact,
-        OrderCancelled: _on_fact,
-    }
-
-    def step(world: World, event: Event) -> tuple[World, tuple[Event, ...]]:
-        return table[event.__class__](world, event)
-
-    return step
+    return _dispatch(on_market, on_signal, on_order, on_fill)
