@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fbt.config import Config
-from fbt.errors import StrategyError
+from fbt.errors import ConfigError, StrategyError
 from fbt.events import Event, MarketEvent
 from fbt.market import BarData
 from fbt.reducers.context import Context
@@ -136,7 +136,7 @@ def fold(
     step = make_step(ctx)
     every = checkpoint_every or 0
     if every < 0:
-        raise StrategyError(f"checkpoint_every: expected a whole number >= 1, got {checkpoint_every!r}")
+        raise ConfigError(f"checkpoint_every: expected a whole number >= 1, got {checkpoint_every!r}")
     checkpoints: list[tuple[int, World]] = []
     next_checkpoint = every - 1 if every else -1
     states = list(world.strategies)
@@ -171,12 +171,8 @@ def fold(
                     queue.extend(check_signals(ctx, k, signals, market))
                 elif signals.__class__ is not tuple and signals.__class__ is not list:
                     check_signals(ctx, k, signals, market)
-            if not queue:
-                if i == next_checkpoint:
-                    checkpoints.append((i, World(market=market, strategies=tuple(states), portfolio=portfolio,
-                                                 broker=broker)))
-                    next_checkpoint += every
-                continue
+            if not queue and i != next_checkpoint:
+                continue  # nothing happened but the strategies' own state: no world to build
             world = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
             world, handled = drain(step, world, queue)
             portfolio, broker = world.portfolio, world.broker
