@@ -123,31 +123,46 @@ def fold(
     *,
     checkpoint_every: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    world: World | None = None,
+    begin: int = 0,
 ) -> Run:
     """Run the strategies over every bar of ``data`` and return the event log and final world.
 
     With ``checkpoint_every=k`` the world after every k-th bar (bars k-1, 2k-1, ...) is kept.
     ``progress(done, total)`` is called every ``PROGRESS_EVERY`` bars and at the end (the shell
     draws progress bars with it; it must not touch the fold's data).
+
+    ``world`` and ``begin`` continue a run on bars ``[begin, len(data))``: ``world`` is the world
+    after the bar before ``begin`` (strategy states, portfolio, broker), perhaps of an earlier chunk
+    of the same stream; the bars before ``begin`` are history the strategies were built on (their
+    indicators' warm-up) and are not stepped. The log's bars are indices into ``data``.
     """
     config = config or Config()
-    ctx, world = start(strategies, data, config)
+    ctx, world0 = start(strategies, data, config)
+    if not 0 <= begin <= len(data):
+        raise ConfigError(f"begin: expected 0 <= begin <= {len(data)}, got {begin!r}")
+    if world is not None:
+        if len(world.strategies) != len(world0.strategies) or len(world.portfolio.positions) != len(data.symbols):
+            raise ConfigError("world: its strategies and symbols do not match this run's")
+        world0 = World(market=world.market, strategies=world.strategies, portfolio=world.portfolio,
+                       broker=world.broker)
+    world = world0
     initial = world
     step = make_step(ctx)
     every = checkpoint_every or 0
     if every < 0:
         raise ConfigError(f"checkpoint_every: expected a whole number >= 1, got {checkpoint_every!r}")
     checkpoints: list[tuple[int, World]] = []
-    next_checkpoint = every - 1 if every else -1
+    next_checkpoint = begin + every - 1 if every else -1
     states = list(world.strategies)
     portfolio, broker = world.portfolio, world.broker
     log: list[Event] = []
     log_bars: list[int] = []
     n_strategies = range(len(states))
     steps = ctx.steps
-    market: MarketEvent | None = None
+    market: MarketEvent | None = world.market
     n = len(data)
-    for i in range(n):
+    for i in range(begin, n):
         if i & _PROGRESS_MASK == 0 and progress is not None and i:
             progress(i, n)
         market = MarketEvent(i, data)

@@ -62,4 +62,4 @@ def moving_average_crossover(short_window: int = 100, long_window: int = 400) ->
         return (False,) * len(symbols), step
 
     params = (("long_window", long_window), ("short_window", short_window))
-    return Strategy(name=strategy_id, build=build, params=params)
+    return Strategy(name=strategy_id, build=build, params=params, lookback=max(short_window, long_window) - 1)

@@ -39,11 +39,20 @@ class Strategy(Generic[S]):
     """A named strategy: ``build(data)`` returns the initial state and the step function.
 
     ``params`` records the parameters it was made with (for reports and fingerprints).
+    ``lookback`` is how many bars before a bar the strategy reads (through its indicators or the
+    event's ``latest_values``): streaming runs build it on each chunk with that many earlier bars
+    in front. None means undeclared (streaming refuses it).
     """
 
     name: str
     build: Callable[[BarData], tuple[S, StepFunction[S]]]
     params: tuple[tuple[str, Any], ...] = ()
+    lookback: int | None = attrs.field(default=None)
+
+    @lookback.validator
+    def _check_lookback(self, attribute: object, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError(f"lookback: expected a whole number >= 0 or None, got {value!r}")
 
 
 def strategy(
@@ -52,8 +61,13 @@ def strategy(
     initial: S,
     name: str | None = None,
     params: Mapping[str, Any] | None = None,
+    lookback: int | None = None,
 ) -> Strategy[S]:
-    """Make a :class:`Strategy` from a step function that needs nothing computed up front."""
+    """Make a :class:`Strategy` from a step function that needs nothing computed up front.
+
+    ``lookback``: how many earlier bars the step reads through ``latest_values`` (0 if it reads
+    only the current bar); needed for streaming runs.
+    """
 
     def build(data: BarData) -> tuple[S, StepFunction[S]]:
         return initial, step
@@ -62,4 +76,5 @@ def strategy(
         name=name or str(getattr(step, "__name__", "strategy")),
         build=build,
         params=tuple(sorted((params or {}).items())),
+        lookback=lookback,
     )
