@@ -12,6 +12,7 @@ general path on every bar. A test holds the two equal.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from fbt.config import Config
 from fbt.errors import ConfigError, StrategyError
 from fbt.events import Event, MarketEvent
 from fbt.market import BarData
+from fbt.reducers.book import book_chain
 from fbt.reducers.context import Context
 from fbt.reducers.step import Step, call_strategy, check_signals, make_step
 from fbt.state import Portfolio, World
@@ -34,6 +36,9 @@ __all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "scan", "start"]
 #: How many bars pass between two calls of a fold's ``progress`` callback (a power of two).
 PROGRESS_EVERY = 1 << 16
 _PROGRESS_MASK = PROGRESS_EVERY - 1
+_NO_SIGNALS: tuple[()] = ()
+_SET_INDEX = MarketEvent.index.__set__  # type: ignore[attr-defined]
+_SET_DATA = MarketEvent.data.__set__  # type: ignore[attr-defined]
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -91,6 +96,31 @@ def start(strategies: Sequence[Strategy[Any]], data: BarData, config: Config) ->
         portfolio=Portfolio.initial(capital=config.capital, n_symbols=len(data.symbols)),
     )
     return ctx, world
+
+
+def _together(ctx: Context) -> Callable[[tuple[Any, ...], MarketEvent], tuple[tuple[Any, ...], list[Event]]]:
+    """The market step of several strategies: each in turn (checked), their signals in strategy order."""
+    steps = ctx.steps
+    n_strategies = range(len(steps))
+
+    def together(states: tuple[Any, ...], market: MarketEvent) -> tuple[tuple[Any, ...], list[Event]]:
+        new_states = list(states)
+        queue: list[Event] = []
+        for k in n_strategies:
+            try:
+                result = steps[k](states[k], market)
+            except Exception:
+                result = None
+            if result.__class__ is not tuple or len(result) != 2:
+                result = call_strategy(ctx, k, states[k], market)
+            new_states[k], signals = result
+            if signals:
+                queue.extend(check_signals(ctx, k, signals, market))
+            elif signals.__class__ is not tuple and signals.__class__ is not list:
+                check_signals(ctx, k, signals, market)
+        return tuple(new_states), queue
+
+    return together
 
 
 def drain(step: Step, world: World, queue: Sequence[Event]) -> tuple[World, list[Event]]:
@@ -154,51 +184,79 @@ def fold(
         raise ConfigError(f"checkpoint_every: expected a whole number >= 1, got {checkpoint_every!r}")
     checkpoints: list[tuple[int, World]] = []
     next_checkpoint = begin + every - 1 if every else -1
-    states = list(world.strategies)
+    single = len(world.strategies) == 1
+    # one strategy is stepped directly; several through one step that checks each in turn
+    strategy_step: Callable[[Any, MarketEvent], Any] = ctx.steps[0] if single else _together(ctx)
+    state: Any = world.strategies[0] if single else world.strategies
     portfolio, broker = world.portfolio, world.broker
+    chain = book_chain(ctx) if config.is_book else None
     log: list[Event] = []
     log_bars: list[int] = []
-    n_strategies = range(len(states))
-    steps = ctx.steps
     market: MarketEvent | None = world.market
+    new, set_index, set_data = object.__new__, _SET_INDEX, _SET_DATA
     n = len(data)
-    for i in range(begin, n):
-        if i & _PROGRESS_MASK == 0 and progress is not None and i:
-            progress(i, n)
-        market = MarketEvent(i, data)
-        if broker.pending:  # the broker has work on this bar: take the general path
-            world = World(market=world.market, strategies=tuple(states), portfolio=portfolio, broker=broker)
-            world, handled = drain(step, world, (market,))
-            states, portfolio, broker = list(world.strategies), world.portfolio, world.broker
-            del handled[0]
-        else:  # the market step of a quiet broker: the strategies, then their signals
-            queue: list[Event] = []
-            for k in n_strategies:
+    collecting = gc.isenabled()
+    gc.disable()  # records are acyclic: collecting while the log grows only costs time
+    try:
+        i = begin
+        while i < n:
+            # a block of bars up to the next progress report or checkpoint, whichever comes first
+            stop = min(n, (i | _PROGRESS_MASK) + 1)
+            if next_checkpoint >= 0:
+                stop = min(stop, next_checkpoint + 1)
+            for i in range(i, stop):  # noqa: B020 - the block continues from where the last one stopped
+                market = new(MarketEvent)  # the record the fold builds itself, without the constructor's checks
+                set_index(market, i)
+                set_data(market, data)
+                if broker.pending:  # the broker has work on this bar: take the general path
+                    world = World(market=market, strategies=(state,) if single else state, portfolio=portfolio,
+                                  broker=broker)
+                    world, handled = drain(step, world, (market,))
+                    state = world.strategies[0] if single else world.strategies
+                    portfolio, broker = world.portfolio, world.broker
+                    if len(handled) > 1:
+                        log.extend(handled[1:])
+                        log_bars.extend([i] * (len(handled) - 1))
+                    continue
+                # the market step of a quiet broker: the strategies, then what their signals cause
                 try:
-                    result = steps[k](states[k], market)
+                    result = strategy_step(state, market)
                 except Exception:
                     result = None
                 if result.__class__ is not tuple or len(result) != 2:
                     # the checked call raises the clear error (strategies are pure: same outcome again)
-                    result = call_strategy(ctx, k, states[k], market)
-                states[k], signals = result
+                    # (several strategies: their step checks each one and raises the error itself)
+                    result = call_strategy(ctx, 0, state, market) if single else strategy_step(state, market)
+                state, signals = result
+                if signals is _NO_SIGNALS:  # the empty tuple is one object: the common quiet bar costs one test
+                    continue
                 if signals:
-                    queue.extend(check_signals(ctx, k, signals, market))
+                    signals = check_signals(ctx, 0, signals, market) if single else signals
+                    if chain is not None:
+                        portfolio, handled = chain(portfolio, i, signals)
+                    else:
+                        world = World(market=market, strategies=(state,) if single else state, portfolio=portfolio,
+                                      broker=broker)
+                        world, handled = drain(step, world, signals)
+                        portfolio, broker = world.portfolio, world.broker
+                    log.extend(handled)
+                    log_bars.extend([i] * len(handled))
                 elif signals.__class__ is not tuple and signals.__class__ is not list:
-                    check_signals(ctx, k, signals, market)
-            if not queue and i != next_checkpoint:
-                continue  # nothing happened but the strategies' own state: no world to build
-            world = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
-            world, handled = drain(step, world, queue)
-            portfolio, broker = world.portfolio, world.broker
-        if handled:
-            log.extend(handled)
-            log_bars.extend([i] * len(handled))
-        if i == next_checkpoint:
-            checkpoints.append((i, world))
-            next_checkpoint += every
+                    check_signals(ctx, 0, signals, market)
+            i = stop
+            if stop - 1 == next_checkpoint:
+                world = World(market=market, strategies=(state,) if single else state, portfolio=portfolio,
+                              broker=broker)
+                checkpoints.append((next_checkpoint, world))
+                next_checkpoint += every
+            if progress is not None and stop & _PROGRESS_MASK == 0 and stop < n:
+                progress(stop, n)
+    finally:
+        if collecting:
+            gc.enable()
     if progress is not None:
         progress(n, n)
+    states = (state,) if single else state
     final = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
     return Run(
         data=data,

@@ -40,6 +40,8 @@ def moving_average_crossover(short_window: int = 100, long_window: int = 400) ->
             above.append((short > long).tolist())  # NaN compares False: no signal before a first bar
             below.append((short < long).tolist())
         columns = tuple(range(len(symbols)))
+        if len(symbols) == 1:
+            return (False,), _one_symbol(strategy_id, symbols[0], above[0], below[0], data)
 
         def step(state: tuple[bool, ...], event: MarketEvent) -> tuple[tuple[bool, ...], tuple[SignalEvent, ...]]:
             i = event.index
@@ -63,3 +65,24 @@ def moving_average_crossover(short_window: int = 100, long_window: int = 400) ->
 
     params = (("long_window", long_window), ("short_window", short_window))
     return Strategy(name=strategy_id, build=build, params=params, lookback=max(short_window, long_window) - 1)
+
+
+def _one_symbol(
+    strategy_id: str, symbol: str, above: list[bool], below: list[bool], data: BarData
+) -> StepFunction[tuple[bool, ...]]:
+    """The crossover's step for one symbol: the same rule without the loop over symbols."""
+    stamps = data.timestamps
+    out, into = (False,), (True,)
+
+    def step(state: tuple[bool, ...], event: MarketEvent) -> tuple[tuple[bool, ...], tuple[SignalEvent, ...]]:
+        i = event.index
+        if state[0]:
+            if below[i]:
+                return out, (SignalEvent(timestamp=int(stamps[i]), strategy_id=strategy_id, symbol=symbol,
+                                         signal_type=SignalType.EXIT),)
+        elif above[i]:
+            return into, (SignalEvent(timestamp=int(stamps[i]), strategy_id=strategy_id, symbol=symbol,
+                                      signal_type=SignalType.LONG),)
+        return state, ()
+
+    return step

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import fbt
 from fbt.config import Config
-from fbt.errors import StrategyError
+from fbt.errors import ConfigError, StrategyError
 from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
 from fbt.fold import fold, scan, start
 from fbt.market import FIELDS, BarData, align
@@ -458,3 +458,27 @@ def test_strategy_that_fails_to_build_is_a_strategy_error() -> None:
 def test_no_strategy_is_a_strategy_error() -> None:
     with pytest.raises(StrategyError):
         fold([], five_bars())
+
+
+@settings(max_examples=80)
+@given(scenario=scenarios(), cut=st.floats(0.0, 1.0), every=st.sampled_from([None, 1, 3]))
+def test_fold_continued_from_a_world_equals_one_fold(scenario: Scenario, cut: float, every: int | None) -> None:
+    data, strategies, config = scenario
+    k = int(cut * len(data))
+    whole = fold(strategies, data, config, checkpoint_every=every)
+    first = fold(strategies, data.head(k), config) if k else None
+    rest = fold(strategies, data, config, world=first.final if first else None, begin=k, checkpoint_every=every)
+    head_events = first.events if first else ()
+    head_bars = first.event_bars.tolist() if first else []
+    assert head_events + rest.events == whole.events
+    assert head_bars + rest.event_bars.tolist() == whole.event_bars.tolist()
+    assert rest.final == whole.final
+    if every == 1:
+        assert [b for b, _ in rest.checkpoints] == list(range(k, len(data)))
+        assert [w for b, w in rest.checkpoints] == [w for b, w in whole.checkpoints if b >= k]
+
+
+def test_fold_refuses_a_begin_outside_the_data() -> None:
+    data = five_bars()
+    with pytest.raises(ConfigError, match="begin"):
+        fold([script_strategy("s", [])], data, begin=len(data) + 1)

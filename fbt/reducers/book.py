@@ -1,0 +1,123 @@
+"""Book mode's signal chain in one call: the book step drained over one bar's signals, fused.
+
+In book mode a SIGNAL causes at most one ORDER, an ORDER one FILL at once, and a FILL nothing; the
+queue is first in first out, so one bar's signals are handled first (each against the portfolio
+as it stands, fills not yet booked), then their orders, then their fills. :func:`book_chain`
+returns a function that does exactly that, with the same arithmetic in the same order as
+:func:`fbt.reducers.portfolio.naive_orders`, :func:`fbt.reducers.broker.execute_order` and
+:func:`fbt.reducers.portfolio.apply_fill`, building the orders and fills without re-running the
+validators their checked inputs already passed. The fold calls it on the bars where strategies
+signal; a property test holds it equal to draining the step.
+
+>>> import numpy as np, fbt
+>>> from fbt.events import SignalEvent, SignalType
+>>> from fbt.reducers.context import Context
+>>> from fbt.state import Portfolio
+>>> data = fbt.BarData.from_columns(symbols=("A",), timestamps=np.arange(2, dtype=np.int64),
+...                                 columns={"close": np.array([[10.0, 11.0]])})
+>>> chain = book_chain(Context(data=data, config=fbt.Config(), strategy_names=("s",), steps=(None,)))
+>>> long = SignalEvent(timestamp=1, strategy_id="s", symbol="A", signal_type=SignalType.LONG)
+>>> portfolio, events = chain(Portfolio.initial(capital=1000.0, n_symbols=1), 1, (long,))
+>>> [type(e).__name__ for e in events], portfolio.cash, portfolio.positions
+(['SignalEvent', 'OrderEvent', 'FillEvent'], -101.3, (100.0,))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from fbt.events import (
+    Direction,
+    Event,
+    FillEvent,
+    MarketEvent,
+    OrderEvent,
+    OrderType,
+    SignalEvent,
+    SignalType,
+    unchecked,
+)
+from fbt.market import FIELDS
+from fbt.reducers.context import Context
+from fbt.reducers.portfolio import book_order_error
+from fbt.state import Portfolio
+
+__all__ = ["BookChain", "book_chain"]
+
+#: ``chain(portfolio, bar, signals) -> (portfolio, handled events)``; the signals come first in the events.
+BookChain = Callable[[Portfolio, int, Sequence[SignalEvent]], tuple[Portfolio, list[Event]]]
+
+_ADJ = FIELDS.index("adj_close")
+_INF = float("inf")
+_make_order = unchecked(OrderEvent)
+_make_fill = unchecked(FillEvent)
+_make_portfolio = unchecked(Portfolio)
+_BUY, _SELL, _MKT = Direction.BUY, Direction.SELL, OrderType.MKT
+_LONG, _SHORT, _EXIT = SignalType.LONG, SignalType.SHORT, SignalType.EXIT
+
+
+def book_chain(ctx: Context) -> BookChain:
+    """Return the fused book-mode chain of a run (see the module's docstring)."""
+    index = ctx.symbol_index
+    prices = ctx.data.values[_ADJ]
+    stamps = ctx.data.timestamps
+    commission = ctx.config.commission
+    unit = ctx.config.quantity
+
+    def chain(portfolio: Portfolio, bar: int, signals: Sequence[SignalEvent]) -> tuple[Portfolio, list[Event]]:
+        positions = portfolio.positions
+        sent = portfolio.orders_sent
+        orders: list[OrderEvent] = []
+        for signal in signals:
+            if signal.order is not None:
+                raise book_order_error(signal)
+            held = positions[index[signal.symbol]]
+            kind = signal.signal_type
+            if kind is _LONG and held == 0:
+                quantity, direction = unit, _BUY
+            elif kind is _SHORT and held == 0:
+                quantity, direction = unit, _SELL
+            elif kind is _EXIT and held > 0:
+                quantity, direction = held, _SELL
+            elif kind is _EXIT and held < 0:
+                quantity, direction = -held, _BUY
+            else:
+                continue
+            sent += 1
+            orders.append(_make_order(signal.timestamp, signal.symbol, quantity, direction, _MKT, sent, None))
+        events: list[Event] = [*signals, *orders]
+        if not orders:
+            return portfolio, events
+        timestamp = int(stamps[bar])
+        cash, paid, held_now = portfolio.cash, portfolio.commission, list(positions)
+        for order in orders:
+            s = index[order.symbol]
+            price = float(prices[s, bar])
+            quantity = order.quantity
+            fee = commission(quantity, price)
+            if price != price or fee.__class__ is not float or not 0.0 <= fee < _INF:
+                # no price yet, or a commission the fill's validators must judge: the step's path raises
+                return _checked(portfolio, bar, signals, ctx)
+            fill = _make_fill(timestamp, order.symbol, "SIM", quantity, order.direction, price, fee, order.order_id,
+                              0.0)
+            events.append(fill)
+            sign = 1.0 if order.direction is _BUY else -1.0
+            held_now[s] = held_now[s] + sign * quantity
+            cash = cash - (sign * price * quantity + fee)
+            paid = paid + fee
+        return _make_portfolio(cash, paid, tuple(held_now), sent), events
+
+    return chain
+
+
+def _checked(
+    portfolio: Portfolio, bar: int, signals: Sequence[SignalEvent], ctx: Context
+) -> tuple[Portfolio, list[Event]]:
+    """The step's own path, for the rare bar the fused path will not take: it raises the clear error."""
+    from fbt.fold import drain
+    from fbt.reducers.step import make_step
+    from fbt.state import World
+
+    world = World(market=MarketEvent(bar, ctx.data), strategies=(), portfolio=portfolio)
+    world, handled = drain(make_step(ctx), world, signals)
+    return world.portfolio, handled
