@@ -11,13 +11,16 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from fbt.accounting import Trades
 from fbt.choice import choices, describe_instruments, describe_risk
 from fbt.config import Config
 from fbt.errors import ConfigError
 from fbt.events import OrderRejected
 from fbt.fold import Run, fold
-from fbt.io.writers import format_floats, format_timestamps, write_csv, write_json
+from fbt.io.parallel import can_fork, run_both
+from fbt.io.writers import format_floats, format_timestamps, is_whole, join_parts, write_csv, write_json, write_rows
 from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
+from fbt.journal.fingerprint import remember_fingerprints
 from fbt.market import FIELDS, BarData
 from fbt.models.commission import CommissionModel, ib_seed_commission
 from fbt.models.fill import Execution
@@ -34,6 +37,8 @@ from fbt.strategy import Strategy
 
 __all__ = ["Result", "choices", "describe_instruments", "describe_risk", "run"]  # the describers live in fbt.choice
 
+#: Below this many bars equity.csv is written in one piece (a second process would cost more than it saves).
+_SPLIT_BELOW = 200_000
 _DIRECTION = np.array(["SELL", "", "BUY"], dtype=object)
 
 
@@ -224,19 +229,23 @@ class Result:
 
         return write_report(self.write(out), title=title)
 
-    def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write ``equity.csv``, ``fills.csv``, ``journal.jsonl`` and ``stats.json`` into ``out`` (made if needed)."""
-        directory = Path(out)
-        directory.mkdir(parents=True, exist_ok=True)
-        data, c, f = self.run.data, self.curve, self.fill_columns
-        header, cols = ["timestamp"], [format_timestamps(data.timestamps, data.time_format)]
+    def _equity_columns(self, c: Curve, lo: int, hi: int) -> tuple[list[str], list[list[str]]]:
+        """equity.csv's header and its rows ``[lo, hi)`` as text columns."""
+        data = self.run.data
+        header, cols = ["timestamp"], [format_timestamps(data.timestamps[lo:hi], data.time_format)]
         for s, symbol in enumerate(data.symbols):
             header += [f"{symbol}_position", f"{symbol}_holdings"]
-            cols += [format_floats(c.positions[s]), format_floats(c.holdings[s])]
+            cols += [format_floats(c.positions[s, lo:hi], whole=is_whole(c.positions[s])),
+                     format_floats(c.holdings[s, lo:hi], whole=is_whole(c.holdings[s]))]
         for name in ("cash", "commission", "total", "returns", "equity_curve", "drawdown"):
             header.append(name)
-            cols.append(format_floats(getattr(c, name)))
-        write_csv(directory / "equity.csv", header, cols)
+            column = getattr(c, name)
+            cols.append(format_floats(column[lo:hi], whole=is_whole(column)))
+        return header, cols
+
+    def _write_events(self, directory: Path, f: FillTable, trades: Trades) -> Fingerprints:
+        """Write fills.csv, trades.csv and the journal; return the run's fingerprints."""
+        data = self.run.data
         fill_cols = [
             format_timestamps(data.timestamps[f.bar], data.time_format),
             [data.symbols[k] for k in f.symbol.tolist()],
@@ -247,7 +256,6 @@ class Result:
         ]
         write_csv(directory / "fills.csv", ["timestamp", "symbol", "direction", "quantity", "price", "commission"],
                   fill_cols)
-        trades = self._accounts().trades
         t_net = trades.pnl - trades.commission
         trade_cols = [
             [data.symbols[k] for k in trades.symbol.tolist()],
@@ -266,8 +274,37 @@ class Result:
                                              "entry_price", "exit_price", "pnl", "commission", "net_pnl", "bars"],
                   trade_cols)
         write_run(self.run, directory)
+        return fingerprints(self.run)
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        """Write ``equity.csv``, ``fills.csv``, ``journal.jsonl`` and ``stats.json`` into ``out`` (made if needed)."""
+        directory = Path(out)
+        directory.mkdir(parents=True, exist_ok=True)
+        c, f, trades = self.curve, self.fill_columns, self._accounts().trades
+        # on two cores where the process can fork: the journal, fills, trades and the last rows of
+        # equity.csv in a second process, the first rows here; then the two parts are joined
+        n = len(self.run.data)
+        split = n if not can_fork() or n < _SPLIT_BELOW else (n * 5) // 8
+        head, tail = directory / ".equity.csv.head", directory / ".equity.csv.tail"
+
+        def events() -> Fingerprints:
+            write_rows(tail, self._equity_columns(c, split, n)[1])
+            return self._write_events(directory, f, trades)
+
+        def equity() -> None:
+            header, cols = self._equity_columns(c, 0, split)
+            write_rows(head, cols, header=header)
+
+        try:
+            prints, _ = run_both(events, equity)
+            join_parts(directory / "equity.csv", [head, tail])
+        finally:
+            for part in (head, tail):
+                if part.exists():
+                    part.unlink()
+        remember_fingerprints(self.run, prints)
         write_json(directory / "stats.json", {**self.statistics, **{f"{k}_model": v for k, v in self.choices.items()},
-                                              **fingerprints(self.run).as_dict()})
+                                              **prints.as_dict()})
         return directory
 
 

@@ -150,9 +150,60 @@ def _text(value: object) -> str:
 
 def _event_line(seq: int, bar: int, event: object) -> str:
     """Return an event's canonical line; the same text as ``canonical_json`` of its plain form, faster."""
-    name, keys = _layout(event.__class__)
-    fields = ",".join([key + _text(getattr(event, field)) for field, key in keys])
-    return f'{{"bar":{bar},"fields":{{{fields}}},"seq":{seq},"type":{name}}}'
+    encode = _LINE_ENCODERS.get(event.__class__)
+    if encode is None:
+        encode = _LINE_ENCODERS[event.__class__] = _line_encoder(event.__class__)
+    return encode(seq, bar, event)
+
+
+#: Per record type: a function ``(seq, bar, event) -> line`` generated from its fields' declared types.
+_LINE_ENCODERS: dict[type, Callable[[int, int, Any], str]] = {}
+_INF: Final = math.inf
+
+
+def _line_encoder(cls: type) -> Callable[[int, int, Any], str]:
+    """Generate the line encoder of one record type.
+
+    Each field is written by the fast rule of its declared type (a finite float by ``repr``, an int,
+    a str as a JSON string, an enum member by its value's text) when the value really is of that
+    type, else by the general :func:`_text`: the text is the same either way.
+    """
+    name, keys = _layout(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: every field takes the general rule
+        hints = {}
+    namespace: dict[str, Any] = {"text": _text, "float_repr": float.__repr__, "int_repr": int.__repr__,
+                                 "string": encode_basestring_ascii, "INF": _INF}
+    lines, parts = [], []
+    for k, (field, key) in enumerate(keys):
+        hint = hints.get(field)
+        v, t = f"v{k}", f"t{k}"
+        lines.append(f" {v} = e.{field}")
+        if hint is float:
+            lines.append(f" {t} = float_repr({v}) if {v}.__class__ is float and -INF < {v} < INF else text({v})")
+        elif hint is int:
+            lines.append(f" {t} = int_repr({v}) if {v}.__class__ is int else text({v})")
+        elif hint is str:
+            lines.append(f" {t} = string({v}) if {v}.__class__ is str else text({v})")
+        elif isinstance(hint, type) and issubclass(hint, enum.Enum):
+            namespace[f"enum{k}"] = {member: _text(member.value) for member in hint}
+            lines.append(f" {t} = enum{k}.get({v}) or text({v})")
+        elif isinstance(hint, types.UnionType) and type(None) in hint.__args__:
+            lines.append(f" {t} = 'null' if {v} is None else text({v})")
+        else:
+            lines.append(f" {t} = text({v})")
+        namespace[f"k{k}"] = key
+        parts.append(f"{{k{k}}}{{{t}}}")
+    namespace["HEAD"] = '{"bar":'
+    namespace["MIDDLE"] = ',"fields":{'
+    namespace["SEQ"] = '},"seq":'
+    namespace["TAIL"] = ',"type":' + name + "}"
+    source = ("def encode(seq, bar, e):\n" + "\n".join(lines) + "\n"
+              ' return f"{HEAD}{int_repr(bar)}{MIDDLE}' + ",".join(parts) + '{SEQ}{int_repr(seq)}{TAIL}"\n')
+    exec(source, namespace)
+    encode: Callable[[int, int, Any], str] = namespace["encode"]
+    return encode
 
 
 def event_types() -> dict[str, type]:

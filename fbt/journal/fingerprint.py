@@ -158,6 +158,11 @@ def fbt_version() -> str:
     return str(fbt.__version__)
 
 
+def remember_fingerprints(run: Run, prints: Fingerprints) -> None:
+    """Record fingerprints computed elsewhere (by a journal written in another process) for ``run``."""
+    _RUN_FINGERPRINTS[run] = prints
+
+
 def fingerprints(source: object) -> Fingerprints:
     """Return a run's input and events fingerprints (from an ``fbt.Result`` or a fold ``Run``).
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import operator
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -14,6 +16,9 @@ from fbt.journal.codec import JOURNAL_FILE, JournalError, _event_line, canonical
 from fbt.journal.fingerprint import _RUN_FINGERPRINTS, _header_for, as_run
 from fbt.journal.record import Fingerprints, JournalHeader, MarketRecord
 from fbt.market import FIELDS, Bar, BarData
+
+#: How many events :meth:`JournalWriter.extend` encodes, writes and hashes at a time.
+_BATCH = 1 << 14
 
 # --- writing ------------------------------------------------------------------------------------
 
@@ -66,6 +71,29 @@ class JournalWriter:
         self._events.update(b"\n")
         self._count += 1
         return seq
+
+    def extend(self, events: Sequence[Event], bars: Sequence[int]) -> None:
+        """Journal many events, each handled at its bar, in order: the same lines as :meth:`append`
+        one by one, written (and hashed) a batch at a time."""
+        if len(events) != len(bars):
+            raise JournalError(f"{self.path}: {len(events)} events but {len(bars)} bars")
+        if self._file is None:
+            raise JournalError(f"{self.path}: the journal is closed")
+        for lo in range(0, len(events), _BATCH):
+            chunk, where = events[lo : lo + _BATCH], bars[lo : lo + _BATCH]
+            previous = [self._last_bar, *where[:-1]]
+            if any(map(operator.lt, where, previous)):
+                k = next(k for k, (b, p) in enumerate(zip(where, previous, strict=True)) if b < p)
+                raise JournalError(f"{self.path}: event at bar {where[k]} after an event at bar {previous[k]}")
+            first = self._count
+            text = "\n".join(map(_event_line, range(first, first + len(chunk)), where, chunk)) + "\n"
+            self._file.write(text)
+            if self._sync:
+                self._file.flush()
+                os.fsync(self._file.fileno() if self._raw is None else self._raw.fileno())
+            self._events.update(text.encode())
+            self._count += len(chunk)
+            self._last_bar = where[-1]
 
     def append_market(self, market: MarketRecord) -> None:
         """Journal one bar in full (a live session's market event)."""
@@ -147,8 +175,7 @@ def write_journal(source: object, path: str | os.PathLike[str], *, market: str =
                         writer.append(events[k], bar=i)
                         k += 1
             else:
-                for bar, event in zip(bars, events, strict=True):
-                    writer.append(event, bar=bar)
+                writer.extend(events, bars)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
