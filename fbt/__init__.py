@@ -55,6 +55,7 @@ from fbt.report import write_report
 from fbt.state import Broker, Portfolio, Working, World
 from fbt.stats import detect_frequency, drawdowns, sharpe_ratio
 from fbt.strategy import Strategy, strategy
+from fbt.stream import StreamResult, read_chunks, run_stream
 from fbt.sweep import Grid, grid, grid_points, grid_random, sweep
 from fbt.walkforward import WalkForward, walk_forward
 
@@ -111,6 +112,7 @@ __all__ = [
     "SquareRootImpact",
     "Strategy",
     "StrategyError",
+    "StreamResult",
     "TargetWeight",
     "TimeInForce",
     "VolatilityTarget",
@@ -135,10 +137,12 @@ __all__ = [
     "load",
     "load_dir",
     "load_sql",
+    "read_chunks",
     "read_journal",
     "replay",
     "rolling_mean",
     "run",
+    "run_stream",
     "scan",
     "sharpe_ratio",
     "strategy",

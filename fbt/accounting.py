@@ -35,7 +35,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Ledger", "Trades", "account", "book_fill"]
+__all__ = ["Books", "Ledger", "Trades", "account", "account_from", "book_fill"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -103,6 +103,29 @@ class Trades:
         return int(self.symbol.shape[0])
 
 
+@attrs.frozen(eq=False, kw_only=True)
+class Books:
+    """The accounting state between fills: per symbol the position, its average cost and its open trade.
+
+    An open trade is ``(entry bar, side, entered, entered value, exited, exited value, pnl,
+    commission)``, or ``()`` while flat. :func:`account` starts from :meth:`empty` books; a run read
+    in pieces (:mod:`fbt.stream`) carries the books of one piece into the next.
+    """
+
+    position: tuple[float, ...]
+    average_cost: tuple[float, ...]
+    open_trades: tuple[tuple[float, ...], ...]
+
+    @classmethod
+    def empty(cls, n_symbols: int) -> Books:
+        """Flat books: no position, no open trade.
+
+        >>> Books.empty(2).position
+        (0.0, 0.0)
+        """
+        return cls(position=(0.0,) * n_symbols, average_cost=(0.0,) * n_symbols, open_trades=((),) * n_symbols)
+
+
 def account(
     *,
     bar: IntArray,
@@ -125,14 +148,45 @@ def account(
     >>> ledger.realised.tolist(), trades.pnl.tolist(), trades.commission.tolist(), trades.exit_bar.tolist()
     ([0.0, 10.0], [10.0], [2.0], [3])
     """
+    ledger, trades, _ = account_from(Books.empty(n_symbols), bar=bar, symbol=symbol, sign=sign, quantity=quantity,
+                                     price=price, commission=commission, multipliers=multipliers)
+    return ledger, trades
+
+
+def account_from(
+    books: Books,
+    *,
+    bar: IntArray,
+    symbol: IntArray,
+    sign: FloatArray,
+    quantity: FloatArray,
+    price: FloatArray,
+    commission: FloatArray,
+    multipliers: Sequence[float] | None = None,
+) -> tuple[Ledger, Trades, Books]:
+    """Continue :func:`account` from ``books``: the ledger and the trades closed by these fills, and the books after.
+
+    Accounting a run's fills in pieces, each from the books of the one before, gives the ledger and
+    the trades of accounting them at once, bit for bit.
+
+    >>> import numpy as np
+    >>> one = dict(symbol=np.array([0]), quantity=np.array([10.0]), commission=np.array([1.0]))
+    >>> _, trades, books = account_from(Books.empty(1), bar=np.array([1]), sign=np.array([1.0]),
+    ...                                 price=np.array([5.0]), **one)
+    >>> len(trades), books.position
+    (0, (10.0,))
+    >>> _, trades, books = account_from(books, bar=np.array([3]), sign=np.array([-1.0]), price=np.array([6.0]), **one)
+    >>> trades.pnl.tolist(), trades.entry_bar.tolist(), books.open_trades
+    ([10.0], [1], ((),))
+    """
     n = int(bar.shape[0])
-    position = [0.0] * n_symbols
-    cost = [0.0] * n_symbols
+    position = list(books.position)
+    cost = list(books.average_cost)
     out_position = [0.0] * n
     out_cost = [0.0] * n
     out_realised = [0.0] * n
     # the open trade per symbol: [entry bar, side, entered, entered value, exited, exited value, pnl, commission]
-    open_trade: list[list[float]] = [[]] * n_symbols
+    open_trade: list[list[float]] = [list(t) for t in books.open_trades]
     rows: list[tuple[int, int, int, float, float, float, float, float]] = []
     bars, symbols = bar.tolist(), symbol.tolist()
     signs, quantities, prices, commissions = sign.tolist(), quantity.tolist(), price.tolist(), commission.tolist()
@@ -186,4 +240,6 @@ def account(
         pnl=np.array(columns[6], dtype=np.float64),
         commission=np.array(columns[7], dtype=np.float64),
     )
-    return Ledger(position=out_position_a, average_cost=out_cost_a, realised=out_realised_a), trades
+    after = Books(position=tuple(position), average_cost=tuple(cost),
+                  open_trades=tuple(tuple(t) if position[k] != 0 else () for k, t in enumerate(open_trade)))
+    return Ledger(position=out_position_a, average_cost=out_cost_a, realised=out_realised_a), trades, after

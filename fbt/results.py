@@ -39,7 +39,7 @@ from fbt.market import FIELDS
 from fbt.models.fill import Execution
 from fbt.stats import drawdowns, sharpe_ratio
 
-__all__ = ["Accounts", "Curve", "FillTable", "Ledgers", "accounts", "derive", "fill_table", "ledgers",
+__all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "accounts", "derive", "fill_table", "ledgers",
            "statistics"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -100,10 +100,51 @@ def _side(run: Run) -> Literal["left", "right"]:
     return "left" if run.config.execution is Execution.BOOK else "right"
 
 
-def derive(run: Run, fills: FillTable | None = None) -> Curve:
-    """Compute the equity curve of a run from its fills and the ``adj_close`` columns."""
+@attrs.frozen(kw_only=True)
+class Carry:
+    """Where a curve starts: the state after the bars before it (a run derived in pieces, :mod:`fbt.stream`).
+
+    ``cash``, ``commission`` and ``positions`` after the earlier bars' fills; ``total`` the earlier
+    row's total (the capital at the start), ``curve`` its ``equity_curve`` (1.0 at the start) and
+    ``peak`` the curve's high-water mark so far (0.0 at the start).
+    """
+
+    cash: float
+    commission: float
+    positions: tuple[float, ...]
+    total: float
+    curve: float = 1.0
+    peak: float = 0.0
+
+    @classmethod
+    def start(cls, capital: float, n_symbols: int) -> Carry:
+        """The state before the first bar: the capital in cash, flat.
+
+        >>> Carry.start(100.0, 1)
+        Carry(cash=100.0, commission=0.0, positions=(0.0,), total=100.0, curve=1.0, peak=0.0)
+        """
+        return cls(cash=capital, commission=0.0, positions=(0.0,) * n_symbols, total=capital)
+
+    def after(self, curve: Curve) -> Carry:
+        """The state after a piece's curve (the next piece starts from it)."""
+        if not curve.total.size:
+            return self
+        return Carry(cash=curve.final_cash, commission=curve.final_commission,
+                     positions=tuple(curve.final_positions.tolist()), total=float(curve.total[-1]),
+                     curve=float(curve.equity_curve[-1]),
+                     peak=float(np.maximum.reduce(np.maximum(np.concatenate(([self.peak], curve.equity_curve)), 0.0))))
+
+
+def derive(run: Run, fills: FillTable | None = None, *, carry: Carry | None = None) -> Curve:
+    """Compute the equity curve of a run from its fills and the ``adj_close`` columns.
+
+    With ``carry`` the curve continues from that state (the fills and bars are then a later piece of
+    one run): every value equals the whole run's, bit for bit, because each is an element-wise
+    operation or a running sum, product or maximum in bar order.
+    """
     f = fills if fills is not None else fill_table(run)
     data, capital = run.data, run.config.capital
+    start = carry if carry is not None else Carry.start(capital, len(data.symbols))
     n, n_sym = len(data), len(data.symbols)
     bars = np.arange(n)
     multipliers = run.context.multipliers
@@ -112,8 +153,8 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
         flows = f.sign * f.price * f.quantity + f.commission
     else:
         flows = f.sign * f.price * f.quantity * np.asarray(multipliers)[f.symbol] + f.commission
-    cash_after = np.subtract.accumulate(np.concatenate(([capital], flows)))
-    commission_after = np.add.accumulate(np.concatenate(([0.0], f.commission)))
+    cash_after = np.subtract.accumulate(np.concatenate(([start.cash], flows)))
+    commission_after = np.add.accumulate(np.concatenate(([start.commission], f.commission)))
     side = _side(run)
     before = np.searchsorted(f.bar, bars, side=side)  # book: fills of earlier bars; realistic: up to this bar
     cash = cash_after[before]
@@ -122,7 +163,7 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
     final_positions = np.zeros(n_sym)
     for s in range(n_sym):
         mine = f.symbol == s
-        held_after = np.add.accumulate(np.concatenate(([0.0], f.sign[mine] * f.quantity[mine])))
+        held_after = np.add.accumulate(np.concatenate(([start.positions[s]], f.sign[mine] * f.quantity[mine])))
         positions[s] = held_after[np.searchsorted(f.bar[mine], bars, side=side)]
         final_positions[s] = held_after[-1]
     prices = data.values[_ADJ]
@@ -138,10 +179,15 @@ def derive(run: Run, fills: FillTable | None = None) -> Curve:
             q = float(final_positions[s])
             held = 0.0 if q == 0.0 else q * float(prices[s, n - 1])
             final_equity = final_equity + (held if multipliers is None or q == 0.0 else held * multipliers[s])
-    previous = np.concatenate(([capital], total[:-1]))
+    previous = np.concatenate(([start.total], total[:-1]))
     returns = total / previous - 1.0
-    equity_curve = np.cumprod(1.0 + returns, dtype=np.float64)
-    drawdown, _, _ = drawdowns(equity_curve)
+    if carry is None:
+        equity_curve = np.cumprod(1.0 + returns, dtype=np.float64)
+        drawdown, _, _ = drawdowns(equity_curve)
+    else:  # the same running product and high-water mark, continued
+        equity_curve = np.cumprod(np.concatenate(([start.curve], 1.0 + returns)), dtype=np.float64)[1:]
+        hwm = np.maximum.accumulate(np.maximum(np.concatenate(([start.peak], equity_curve)), 0.0))[1:]
+        drawdown = hwm - equity_curve
     return Curve(
         positions=positions,
         holdings=holdings,

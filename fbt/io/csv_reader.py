@@ -6,7 +6,7 @@ import contextlib
 import csv
 import gc
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from fbt.errors import DataError
 from fbt.io.checks import _bars, _check, _finish, _lines
 from fbt.io.column import _CHUNK, _MAX_SHOWN, _TIME_OF_DAY, _display, _Layout
 from fbt.io.symbol_bars import BoolArray, FloatArray, SymbolBars
-from fbt.io.value import _dates_of, _numbers, _show, _UnknownLayout
+from fbt.io.value import _dates_of, _numbers, _show, _Stamps, _UnknownLayout
 
 # --------------------------------------------------------------------------------------------------
 # CSV reading
@@ -99,36 +99,56 @@ def _count_commas(path: str) -> int:
     return commas
 
 
-def _read_fast(path: str, layout: _Layout, *, trust_widths: bool = False) -> SymbolBars | None:
-    """Read with pandas' C parser; return None when the slow path must look for problems."""
+def _read_options(layout: _Layout) -> dict[str, Any]:
+    """pandas' C parser options of the fast path: every field as text but the bar fields, nothing guessed."""
     width = len(layout.names)
     names = [f"c{i}" for i in range(width)]
     numeric = set(layout.fields.values())
     dtype: dict[str, Any] = {n: (np.float64 if i in numeric else object) for i, n in enumerate(names)}
-    frame = pd.read_csv(
-        path,
-        engine="c",
-        header=0,
-        names=names,
-        index_col=False,
-        dtype=dtype,
-        keep_default_na=False,
-        na_filter=False,
-        skipinitialspace=True,
-        encoding="utf-8",
-        encoding_errors="replace",
-    )
+    return {"engine": "c", "names": names, "index_col": False, "dtype": dtype, "keep_default_na": False,
+            "na_filter": False, "skipinitialspace": True, "encoding": "utf-8", "encoding_errors": "replace"}
+
+
+def _read_fast(path: str, layout: _Layout, *, trust_widths: bool = False) -> SymbolBars | None:
+    """Read with pandas' C parser; return None when the slow path must look for problems."""
+    width = len(layout.names)
+    frame = pd.read_csv(path, header=0, **_read_options(layout))
     # pandas refuses rows with too many fields but pads short ones; with the long ones gone, every row
     # has the header's width exactly when the file holds (width - 1) commas per line. (A quoted comma
     # also breaks the count: the slow path then confirms the rows and we read again.)
     if not trust_widths and _count_commas(path) != (width - 1) * (len(frame) + 1):
         return None
+    return _frame_bars(frame, layout, path)
+
+
+def _read_block(data: bytes, layout: _Layout, source: str, *, skip: int = 0,
+                trust_widths: bool = False) -> SymbolBars | None:
+    """Read a block of data rows (no header line) as :func:`_read_fast` reads a file; None when in doubt.
+
+    The first ``skip`` rows are context, not returned: the file's first row (its label's layout is
+    the file's) and the row before the block (so the order check crosses the block's edge).
+    """
+    width = len(layout.names)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), header=None, **_read_options(layout))
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame({n: [] for n in _read_options(layout)["names"]})
+    if not trust_widths and data.count(b",") != (width - 1) * len(frame):
+        return None
+    return _frame_bars(frame, layout, source, skip=skip)
+
+
+def _frame_bars(frame: pd.DataFrame, layout: _Layout, source: str, *, skip: int = 0) -> SymbolBars | None:
+    names = list(frame.columns)
     values = {
         f: np.ascontiguousarray(frame[names[i]].to_numpy(dtype=np.float64)) for f, i in layout.fields.items()
     }
     assert layout.date is not None
     dates = frame[names[layout.date]].to_numpy(dtype=object)
     times = None if layout.time is None else frame[names[layout.time]].to_numpy(dtype=object)
+    if not len(dates):
+        return _bars(_Stamps(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.bool_),
+                             ""), values, times is not None, source, copy=False)
     try:
         stamps = _dates_of(dates, times, texts=True)
     except _UnknownLayout:
@@ -140,7 +160,10 @@ def _read_fast(path: str, layout: _Layout, *, trust_widths: bool = False) -> Sym
 
     if _check(stamps, values, {}, got, _display(layout, layout.names[layout.date])):
         return None
-    return _bars(stamps, values, times is not None, path, copy=False)
+    if skip:
+        stamps = _Stamps(stamps.ns[skip:], stamps.bad_date[skip:], stamps.bad_time[skip:], stamps.expected)
+        values = {f: np.ascontiguousarray(v[skip:]) for f, v in values.items()}
+    return _bars(stamps, values, times is not None, source, copy=False)
 
 
 def _scan(data: bytes, source: str) -> tuple[list[int], list[list[str]]]:
@@ -152,6 +175,13 @@ def _scan(data: bytes, source: str) -> tuple[list[int], list[list[str]]]:
         return [i + 1 for i in keep], [physical[i].split(",") for i in keep]
     records = list(_records(data, source))[1:]
     return [line for line, _ in records], [fields for _, fields in records]
+
+
+def _block_problems(path: str, layout: _Layout, data: bytes, line_of: Callable[[int], int]) -> list[str]:
+    """The slow path on a block (``data`` starts with the header line): ``line_of`` maps its lines to the file's."""
+    with _no_gc():
+        lines, rows = _scan(data, path)
+        return _slow_problems(path, layout, [line_of(n) for n in lines], rows)
 
 
 def _read_slow(path: str, layout: _Layout) -> list[str]:

@@ -42,14 +42,15 @@ import pandas as pd
 
 from fbt.errors import ConfigError, DataError
 from fbt.io.checks import _bars, _check, _message, _readonly
-from fbt.io.column import _DATE_NAMES, _DAY_NS, DataWarning, _display, _match, _norm, _warn_ignored
+from fbt.io.column import _DATE_NAMES, _DAY_NS, DataWarning, _display, _Layout, _match, _norm, _warn_ignored
 from fbt.io.csv_reader import _first_records, _head, _read_fast, _read_slow, _records, _width_message
 from fbt.io.symbol_bars import BoolArray, FloatArray, PathLike, SymbolBars
 from fbt.io.symbol_bars import Source as Source
 from fbt.io.value import _dates_of, _numbers, _show, _show_label, _UnknownLayout
 from fbt.market import BarData, align
 
-__all__ = ["DataWarning", "SymbolBars", "bars_from_frame", "load", "load_dir", "read_bars"]
+__all__ = ["DataWarning", "SymbolBars", "bars_from_frame", "csv_layout", "dir_sources", "load", "load_dir",
+           "read_bars"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -72,29 +73,7 @@ def read_bars(path: PathLike) -> SymbolBars:
     >>> bars.timestamps.tolist(), bars.columns["close"].tolist(), sorted(bars.columns), bars.has_time
     ([1704153600000000000], [10.5], ['close', 'high', 'low', 'open', 'volume'], False)
     """
-    source = os.fspath(path)
-    if not isinstance(source, str):
-        raise DataError(f"{source!r}: expected a path as text, got bytes")
-    if os.path.isdir(source):
-        raise DataError(f"{source}: expected a CSV file, got a directory")
-    if not os.path.exists(source):
-        raise DataError(f"{source}: expected a CSV file, got no such file")
-    try:
-        head = _head(source)
-    except OSError as exc:
-        raise DataError(f"{source}: expected a readable file, got {exc.strerror or exc}") from None
-    header_line, header, first_line, first = _first_records(head, source)
-    separator = next((c for c in ";\t|" if len(header) == 1 and c in header[0]), None)
-    if separator is not None:
-        raise DataError(
-            f"{source}:{header_line}: expected comma-separated columns, got the header {header[0]!r} "
-            f"(the file seems to be separated by {separator!r})"
-        )
-    layout = _match(header, f"{source}:{header_line}", date_from_index=False)
-    if len(first) != len(header):
-        raise DataError(_width_message(source, header_line, header, first_line, first))
-    _warn_ignored(source, layout)
-
+    source, layout, _, _ = csv_layout(path)
     bars: SymbolBars | None = None
     failure: Exception | None = None
     try:
@@ -121,13 +100,46 @@ def read_bars(path: PathLike) -> SymbolBars:
     raise DataError(f"{source}: expected a CSV file of bars, got one that cannot be read{reason}")
 
 
-def bars_from_frame(frame: pd.DataFrame, source: str = "<DataFrame>") -> SymbolBars:
+def csv_layout(path: PathLike) -> tuple[str, _Layout, bytes, int]:
+    """Open a CSV file's header: return the path as text, its column layout, the head of the file and
+    the line of the first row; every check of the header and the first row's width is made here.
+
+    Columns that are not bar fields are warned about once (:class:`DataWarning`). The streaming
+    reader (:mod:`fbt.stream.reader`) opens files through this too, so both read the same files.
+    """
+    source = os.fspath(path)
+    if not isinstance(source, str):
+        raise DataError(f"{source!r}: expected a path as text, got bytes")
+    if os.path.isdir(source):
+        raise DataError(f"{source}: expected a CSV file, got a directory")
+    if not os.path.exists(source):
+        raise DataError(f"{source}: expected a CSV file, got no such file")
+    try:
+        head = _head(source)
+    except OSError as exc:
+        raise DataError(f"{source}: expected a readable file, got {exc.strerror or exc}") from None
+    header_line, header, first_line, first = _first_records(head, source)
+    separator = next((c for c in ";\t|" if len(header) == 1 and c in header[0]), None)
+    if separator is not None:
+        raise DataError(
+            f"{source}:{header_line}: expected comma-separated columns, got the header {header[0]!r} "
+            f"(the file seems to be separated by {separator!r})"
+        )
+    layout = _match(header, f"{source}:{header_line}", date_from_index=False)
+    if len(first) != len(header):
+        raise DataError(_width_message(source, header_line, header, first_line, first))
+    _warn_ignored(source, layout)
+    return source, layout, head, first_line
+
+
+def bars_from_frame(frame: pd.DataFrame, source: str = "<DataFrame>", *, first_row: int = 1) -> SymbolBars:
     """Read one symbol's bars from a DataFrame, with the same column matching and checks as a file.
 
     The dates come from a :class:`pandas.DatetimeIndex` (or an index named like a date column),
     which takes precedence, else from a date-like column (``Date``, ``Datetime``, ``Timestamp``,
     ...). A zoned index or column is converted to UTC and the zone dropped. Problems are reported as
-    ``SOURCE:ROW (index LABEL): COLUMN: expected X, got Y`` with ``ROW`` the 1-based position.
+    ``SOURCE:ROW (index LABEL): COLUMN: expected X, got Y`` with ``ROW`` the 1-based position
+    (``first_row`` numbers the frame's first row: a part of a larger table read in pieces).
 
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"Close": [1.0, 2.0]}, index=pd.to_datetime(["2024-01-02", "2024-01-03"]))
@@ -159,7 +171,7 @@ def bars_from_frame(frame: pd.DataFrame, source: str = "<DataFrame>") -> SymbolB
     labels = index
 
     def where(pos: int) -> str:
-        return f"{source}:{pos + 1} (index {_show_label(labels[pos])})"
+        return f"{source}:{pos + first_row} (index {_show_label(labels[pos])})"
 
     try:
         if layout.date is None:
@@ -256,6 +268,18 @@ def load_dir(
     >>> load_dir(folder).symbols
     ('A',)
     """
+    return load(dir_sources(directory, symbols), start=start, end=end)
+
+
+def dir_sources(directory: PathLike, symbols: Sequence[str] | None = None) -> dict[str, str]:
+    """Return ``{symbol: path}`` of the files :func:`load_dir` reads (same rules, same errors).
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "A.csv").write_text("Date,Close\\n2024-01-02,1\\n")
+    >>> [pathlib.Path(p).name for p in dir_sources(folder).values()]
+    ['A.csv']
+    """
     folder = os.fspath(directory)
     if not os.path.isdir(folder):
         what = "a file" if os.path.exists(folder) else "no such directory"
@@ -272,7 +296,7 @@ def load_dir(
                 chosen[stem] = os.path.join(folder, name)
         if not chosen:
             raise DataError(f"{folder}: expected *.csv files, got none; the directory has {_listing(files)}")
-        return load(chosen, start=start, end=end)
+        return chosen
     if isinstance(symbols, str):
         raise ConfigError(f"symbols: expected a sequence of symbol names, got the string {symbols!r}")
     missing: list[str] = []
@@ -290,7 +314,7 @@ def load_dir(
         lines = [f"{folder}: {s}: expected a file {s}.csv or {s}.txt, got no such file" for s in missing]
         lines[-1] += f"; the directory has {_listing(files)}"
         raise DataError("\n".join(lines))
-    return load(chosen, start=start, end=end)
+    return chosen
 
 
 def _read_source(src: Source, name: str) -> SymbolBars:

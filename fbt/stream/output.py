@@ -1,0 +1,224 @@
+"""Output files written a chunk at a time, with the text :meth:`fbt.Result.write` gives the whole run.
+
+Two choices of the in-memory writers depend on a whole column, which a stream learns only at its end:
+
+- :func:`fbt.io.writers.format_floats` prints a column as integers when every value in it is a
+  whole number (``100``), else every value at full precision (``100.0``);
+- :func:`fbt.io.writers.format_timestamps` prints dates alone when no label has a time of day, and
+  the time to the second, millisecond, microsecond or nanosecond as the finest label needs.
+
+:class:`CsvSink` writes each chunk as the column looks so far (integers while every value has been
+whole, the coarsest time unit seen) and remembers where a later chunk changed the choice; at the
+end it rewrites just the rows written before the last change (``100`` becomes ``100.0``, ``09:30:00``
+becomes ``09:30:00.000``) and copies the rest as bytes. Columns usually settle within the first
+bars (cash after the first fill), so the rewrite is short. Files are written under a temporary
+name in the output folder and moved into place by :meth:`CsvSink.commit`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from fbt.io.writers import format_timestamps
+
+__all__ = ["CsvSink", "Kind", "temporary"]
+
+Kind = Literal["text", "float", "time"]
+_NS_PER_DAY = 86_400 * 10**9
+_LEVELS = ("D", "s", "ms", "us", "ns")
+
+
+def temporary(path: Path) -> Path:
+    """The name a file is written under before it is moved into place."""
+    return path.with_name(f".{path.name}.stream.tmp")
+
+
+def time_level(timestamps: npt.NDArray[np.int64], time_format: str) -> int:
+    """The unit :func:`~fbt.io.writers.format_timestamps` picks: 0 dates, 1 seconds, ... 4 nanoseconds.
+
+    >>> import numpy as np
+    >>> time_level(np.array([0]), "date"), time_level(np.array([1_500_000_000]), "datetime")
+    (0, 2)
+    """
+    if time_format == "date":
+        return 0
+    ts = np.asarray(timestamps, dtype=np.int64)
+    for level, step in ((1, 10**9), (2, 10**6), (3, 10**3)):
+        if not (ts % step).any():
+            return level
+    return 4
+
+
+def refine(text: str, level: int, to: int) -> str:
+    """Write a label formatted at unit ``level`` at the finer unit ``to`` (it is exact there: zeros follow).
+
+    >>> refine("2024-01-02", 0, 1), refine("2024-01-02 09:30:00", 1, 3), refine("09:30:00.001", 2, 4)
+    ('2024-01-02 00:00:00', '2024-01-02 09:30:00.000000', '09:30:00.001000000')
+    """
+    if level >= to:
+        return text
+    if level == 0:
+        text, level = text + " 00:00:00", 1
+    if level == to:
+        return text
+    if level == 1:
+        return text + "." + "0" * (3 * (to - 1))
+    return text + "0" * (3 * (to - level))
+
+
+class _FloatColumn:
+    def __init__(self) -> None:
+        self.whole = True  # every value so far a whole number: written as integers
+        self.flipped_at = 0  # rows before this were written as integers and must be rewritten
+        self.negative_zeros: set[int] = set()
+
+    def texts(self, values: npt.NDArray[np.float64], row: int) -> list[str]:
+        v = np.asarray(values, dtype=np.float64)
+        if not v.size:
+            return []
+        if self.whole and not (np.isfinite(v).all() and (v == np.round(v)).all() and np.abs(v).max() < 2**53):
+            self.whole, self.flipped_at = False, row
+        if self.whole:
+            zeros = np.flatnonzero((v == 0.0) & np.signbit(v))
+            self.negative_zeros.update((zeros + row).tolist())
+            return list(map(str, v.astype(np.int64).tolist()))
+        starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+        if starts.size * 2 > v.size:
+            return list(map(float.__repr__, v.tolist()))
+        texts = np.array(list(map(float.__repr__, v[starts].tolist())), dtype=object)
+        out: list[str] = np.repeat(texts, np.diff(np.append(starts, v.size))).tolist()
+        return out
+
+    def fix(self, text: str, row: int) -> str:
+        if self.whole or row >= self.flipped_at:
+            return text
+        return "-0.0" if row in self.negative_zeros else repr(float(int(text)))
+
+
+class _TimeColumn:
+    def __init__(self) -> None:
+        self.level = -1
+        self.changes: list[tuple[int, int]] = []  # (first row, level) of each run of rows written at one level
+
+    def texts(self, timestamps: npt.NDArray[np.int64], time_format: str, row: int) -> list[str]:
+        ts = np.asarray(timestamps, dtype=np.int64)
+        if not ts.size:
+            return []
+        mine = time_level(ts, time_format)
+        texts = format_timestamps(ts, time_format)
+        if mine > self.level:
+            self.level = mine
+            self.changes.append((row, mine))
+        elif mine < self.level:
+            texts = [refine(t, mine, self.level) for t in texts]
+        return texts
+
+    def rows_to_fix(self, final: int, rows: int) -> int:
+        """How many leading rows (of ``rows``) were written at a coarser unit than the column's last."""
+        level = max(self.level, final)
+        for start, lvl in self.changes:  # the levels only grow: the coarse runs come first
+            if lvl >= level:
+                return start
+        return rows
+
+    def level_of(self, row: int) -> int:
+        level = 0
+        for start, lvl in self.changes:
+            if start > row:
+                break
+            level = lvl
+        return level
+
+
+class CsvSink:
+    """A CSV file written a chunk of rows at a time (``\\n`` line ends, as :func:`fbt.io.writers.write_csv`).
+
+    ``kinds`` says how each column is given to :meth:`append`: ``"text"`` (strings), ``"float"`` (a
+    float array, formatted as :func:`~fbt.io.writers.format_floats`) or ``"time"`` (int64 labels,
+    formatted as :func:`~fbt.io.writers.format_timestamps`).
+
+    >>> import numpy as np, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> sink = CsvSink(path, ["t", "v"], ["time", "float"])
+    >>> sink.append([np.array([0]), np.array([1.0])], time_format="date")
+    >>> sink.append([np.array([90 * 10**9]), np.array([1.5])], time_format="datetime")
+    >>> sink.finish(time_format="datetime"); sink.commit()
+    >>> print(path.read_text(), end="")
+    t,v
+    1970-01-01 00:00:00,1.0
+    1970-01-01 00:01:30,1.5
+    """
+
+    def __init__(self, path: Path, header: Sequence[str], kinds: Sequence[Kind]) -> None:
+        self.path = path
+        self.tmp = temporary(path)
+        self.kinds = tuple(kinds)
+        self.rows = 0
+        self._floats = {k: _FloatColumn() for k, kind in enumerate(kinds) if kind == "float"}
+        self._times = {k: _TimeColumn() for k, kind in enumerate(kinds) if kind == "time"}
+        self._file = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._file.write(",".join(header) + "\n")
+
+    def append(self, columns: Sequence[object], *, time_format: str) -> None:
+        """Write rows given as columns (equal lengths), in order."""
+        texts: list[Sequence[str]] = []
+        for k, column in enumerate(columns):
+            if k in self._floats:
+                texts.append(self._floats[k].texts(column, self.rows))  # type: ignore[arg-type]
+            elif k in self._times:
+                texts.append(self._times[k].texts(column, time_format, self.rows))  # type: ignore[arg-type]
+            else:
+                texts.append(column)  # type: ignore[arg-type]
+        rows = list(zip(*texts, strict=True))
+        if rows:
+            self._file.write("\n".join(map(",".join, rows)) + "\n")
+            self.rows += len(rows)
+
+    def finish(self, *, time_format: str) -> None:
+        """Close the file, rewriting the rows whose text the later rows changed (see the module doc)."""
+        self._file.close()
+        final = 1 if time_format != "date" else 0
+        bound = 0
+        for column in self._floats.values():
+            if not column.whole:
+                bound = max(bound, column.flipped_at)
+        for time_column in self._times.values():
+            bound = max(bound, time_column.rows_to_fix(final, self.rows))
+        if bound:
+            self._rewrite(bound, final)
+
+    def _rewrite(self, bound: int, final: int) -> None:
+        fixed = self.tmp.with_name(self.tmp.name + ".fix")
+        floats, times = self._floats, self._times
+        levels = {k: max(c.level, final) for k, c in times.items()}
+        with open(self.tmp, encoding="utf-8", newline="") as src, open(fixed, "w", encoding="utf-8",
+                                                                          newline="") as dst:
+            dst.write(src.readline())
+            for row in range(bound):
+                fields = src.readline()[:-1].split(",")
+                for k, column in floats.items():
+                    fields[k] = column.fix(fields[k], row)
+                for k, time_column in times.items():
+                    fields[k] = refine(fields[k], time_column.level_of(row), levels[k])
+                dst.write(",".join(fields) + "\n")
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(fixed, self.tmp)
+
+    def commit(self) -> None:
+        """Move the finished file into place."""
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        """Close and remove the temporary file (after an error)."""
+        if not self._file.closed:
+            self._file.close()
+        for path in (self.tmp, self.tmp.with_name(self.tmp.name + ".fix")):
+            if path.exists():
+                path.unlink()
