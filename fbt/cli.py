@@ -291,6 +291,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     capital = _capital(args.capital)
     models = model_options(args)
     strategy = make_strategy(args.strategy, params)
+    if getattr(args, "stream", False):  # data larger than memory: read, run and write in chunks
+        from fbt.stream.command import stream_command
+
+        return stream_command(args, strategy, capital, models)
     data = load_data(args.data, args.symbols, start=args.start, end=args.end)
     progress = progress_bar("fbt run", quiet=args.quiet)
     result = run(strategy, data, capital=capital, periods=args.periods, risk_free=args.risk_free, progress=progress,
@@ -327,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default ./{DEFAULT_OUT})")
     add_model_options(p)
     add_run_options(p)
+    importlib.import_module("fbt.stream.command").add_stream_options(p)  # --stream, --chunk-bars
     p.set_defaults(func=cmd_run)
     d = sub.add_parser("demo", help="run the crossover example on the bundled synthetic sample data")
     d.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default ./{DEFAULT_OUT})")
