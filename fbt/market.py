@@ -190,20 +190,24 @@ def align(
         union = np.unique(np.concatenate(stamps))
     n = int(union.shape[0])
     real = np.zeros((len(symbols), n), dtype=bool)
-    columns: dict[str, FloatArray] = {}
     present = set().union(*(cols.keys() for _, cols in per_symbol.values()))
-    for name in FIELDS:
-        if name in present:
-            columns[name] = np.full((len(symbols), n), np.nan)
+    if "close" not in present:
+        raise DataError("close: expected a close column, got none")
+    # one array for every field, filled in place: a missing open/high/low/adj_close is the close,
+    # a missing volume or open interest 0 (NaN before the symbol's first bar, as every field)
+    values = np.full((len(FIELDS), len(symbols), n), np.nan)
     arange = np.arange(n)
     for s, (ts, cols) in enumerate(per_symbol.values()):
+        if "close" not in cols:
+            raise DataError(f"{symbols[s]}: close: expected a close column, got none")
         if len(ts) == n:  # a bar at every timestamp of the union: no filling needed
             real[s] = True
-            for name, target in columns.items():
+            for f, name in enumerate(FIELDS):
                 src = cols.get(name)
                 if src is None:
-                    src = cols["close"] if name not in ("volume", "open_interest") else np.zeros(n)
-                target[s] = src
+                    values[f, s] = cols["close"] if name not in ("volume", "open_interest") else 0.0
+                else:
+                    values[f, s] = src
             continue
         pos = np.searchsorted(union, ts)
         real[s, pos] = True
@@ -212,11 +216,21 @@ def align(
         started = last >= 0
         # index into the symbol's own rows: how many real bars up to here, minus one
         own = np.cumsum(real[s]) - 1
-        for name, target in columns.items():
+        for f, name in enumerate(FIELDS):
             src = cols.get(name)
             if src is None:
-                src = cols["close"] if name not in ("volume", "open_interest") else np.zeros(len(ts))
-            target[s, started] = np.asarray(src, dtype=np.float64)[own[started]]
-    return BarData.from_columns(
-        symbols=symbols, timestamps=union, columns=columns, real=real, time_format=time_format, sources=sources
+                if name in ("volume", "open_interest"):
+                    values[f, s, started] = 0.0
+                    continue
+                src = cols["close"]
+            values[f, s, started] = np.asarray(src, dtype=np.float64)[own[started]]
+    first = tuple(int(np.argmax(m)) if m.any() else n for m in real)
+    return BarData(
+        symbols=symbols,
+        timestamps=_readonly(np.ascontiguousarray(union, dtype=np.int64)),  # type: ignore[arg-type]
+        values=_readonly(values),  # type: ignore[arg-type]
+        real=_readonly(real),  # type: ignore[arg-type]
+        first=first,
+        time_format=time_format,
+        sources=tuple(sources),
     )

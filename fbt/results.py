@@ -81,10 +81,11 @@ class Curve:
 def fill_table(run: Run) -> FillTable:
     """Collect the fills of a run as columns."""
     index = {s: k for k, s in enumerate(run.data.symbols)}
-    picks = [(b, e) for b, e in zip(run.event_bars.tolist(), run.events, strict=True) if e.__class__ is FillEvent]
-    fills: list[FillEvent] = [e for _, e in picks]  # type: ignore[misc,unused-ignore]
+    events = run.events
+    at = [k for k, cls in enumerate(map(type, events)) if cls is FillEvent]
+    fills: list[FillEvent] = [events[k] for k in at]  # type: ignore[misc]
     return FillTable(
-        bar=np.array([b for b, _ in picks], dtype=np.int64),
+        bar=run.event_bars[np.asarray(at, dtype=np.int64)],
         symbol=np.array([index[f.symbol] for f in fills], dtype=np.int64),
         sign=np.array([1.0 if f.direction is Direction.BUY else -1.0 for f in fills]),
         quantity=np.array([f.quantity for f in fills], dtype=np.float64),
