@@ -565,7 +565,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--grid", action="store_true", help="1,000 crossover runs on 2,500 daily bars")
     ap.add_argument("--path-dependent", action="store_true", help="crossover vs a trailing-stop strategy")
     ap.add_argument("--scaling-case", nargs=2, type=int, metavar=("SYMBOLS", "BARS"), help=argparse.SUPPRESS)
+    ap.add_argument("--stream", action="store_true", help="streaming runs at 1M and 10M bars (benchmarks/stream.py)")
     a = ap.parse_args(argv)
+    if a.stream:
+        import stream
+
+        return int(stream.main([]))
     if a.scaling_case:  # a worker of --scaling: one case, in its own process, as JSON
         print(json.dumps(scaling_case(*a.scaling_case, a.repeat)))
         return 0

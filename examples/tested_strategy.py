@@ -71,7 +71,7 @@ def channel_breakout(lookback: int = 20) -> fbt.Strategy[tuple[bool, ...]]:
 
         return (False,) * len(symbols), step
 
-    return fbt.Strategy(name="channel_breakout", build=build, params=(("lookback", lookback),))
+    return fbt.Strategy(name="channel_breakout", build=build, params=(("lookback", lookback),), lookback=lookback)
 
 
 # --- its tests: one line a law, on data hypothesis draws (gaps, late starts, flat stretches) ----------

@@ -208,7 +208,7 @@ class CsvSink:
                 for k, time_column in times.items():
                     fields[k] = refine(fields[k], time_column.level_of(row), levels[k])
                 dst.write(",".join(fields) + "\n")
-            shutil.copyfileobj(src, dst, 1 << 20)
+            shutil.copyfileobj(src, dst, 1 << 18)
         os.replace(fixed, self.tmp)
 
     def commit(self) -> None:

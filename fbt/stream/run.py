@@ -166,6 +166,7 @@ def run_stream(
     instruments: Mapping[str, Instrument] | Iterable[tuple[str, Instrument]] | None = None,
     risk_free: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
+    block_bytes: int | None = None,
 ) -> StreamResult:
     """Backtest as :func:`fbt.run` does and write what :meth:`fbt.Result.write` writes, reading the data
     in chunks of ``chunk_bars`` bars, so memory stays flat however long the data is.
@@ -181,6 +182,7 @@ def run_stream(
     changes unless the whole run succeeds: the files are written under temporary names and moved
     into place at the end. ``periods="auto"`` is not available (it needs every timestamp first).
     ``progress(done, total)`` is told the bars done, the total estimated from the bytes read.
+    ``block_bytes`` is the size of the blocks read from each file (see :func:`fbt.read_chunks`).
 
     >>> import fbt, pathlib, tempfile
     >>> from fbt.sample import sample_dir
@@ -210,7 +212,7 @@ def run_stream(
                     execution=execution, slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk(),
                     instruments=instruments)
     history = history_needed(strategies, sizing)
-    chunks = read_chunks(source, symbols, chunk_bars=chunk_bars, start=start, end=end)
+    chunks = read_chunks(source, symbols, chunk_bars=chunk_bars, start=start, end=end, block_bytes=block_bytes)
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
     return _Stream(strategies, config, directory, history, float(risk_free)).run(chunks, progress)

@@ -136,7 +136,7 @@ class JournalSpool:
         with open(self.spool, "rb") as src, open(self.tmp, "wb") as dst:
             src.readline()  # the provisional header
             dst.write((canonical_json(header.to_plain()) + "\n").encode())
-            shutil.copyfileobj(src, dst, 1 << 20)
+            shutil.copyfileobj(src, dst, 1 << 18)
         os.unlink(self.spool)
         self.events_fingerprint = digest
         return digest
