@@ -227,7 +227,12 @@ class MarketEvent:
 
     def latest_value(self, symbol: str, field: str = "adj_close") -> float:
         """Return one field of the symbol's latest bar (NaN before its first bar)."""
-        return float(self.data.values[self._f(field), self._s(symbol), self.index])
+        row = self.data._rows.get((symbol, field))
+        if row is None:
+            self._f(field)  # an unknown name is the strategy's error (StrategyError), checked once
+            self._s(symbol)
+            row = self.data.row(symbol, field)
+        return row.item(self.index)
 
     def latest_values(self, symbol: str, field: str = "adj_close", n: int = 1) -> FloatArray:
         """Return the last ``n`` values of a field, or fewer if fewer bars exist (read-only view)."""

@@ -73,6 +73,8 @@ class BarData:
     first: tuple[int, ...]  # index of each symbol's first real bar
     time_format: str = "datetime"  # "date" when every label is a midnight date
     sources: tuple[str, ...] = ()
+    # a memo of row views by (symbol, field) for the per-bar accessors: it never changes what is read
+    _rows: dict[tuple[str, str], FloatArray] = attrs.field(factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.timestamps.shape[0])
@@ -88,6 +90,13 @@ class BarData:
         Indicators built from it must be causal: the value at bar ``i`` may use bars ``<= i`` only.
         """
         return self.values[_field(field), self._sym(symbol)]  # type: ignore[no-any-return]
+
+    def row(self, symbol: str, field: str) -> FloatArray:
+        """Return :meth:`column` from a memo: the per-bar accessors read through it."""
+        found = self._rows.get((symbol, field))
+        if found is None:
+            found = self._rows.setdefault((symbol, field), self.column(symbol, field))
+        return found
 
     def _sym(self, symbol: str) -> int:
         try:
