@@ -16,7 +16,7 @@ from fbt.choice import choices, describe_instruments, describe_risk
 from fbt.config import Config
 from fbt.errors import ConfigError
 from fbt.events import OrderRejected
-from fbt.fold import Run, fold
+from fbt.fold import Run, fold, paused_gc
 from fbt.io.parallel import can_fork, run_both
 from fbt.io.writers import format_floats, format_timestamps, is_whole, join_parts, write_csv, write_json, write_rows
 from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
@@ -368,17 +368,14 @@ def run(
     config = Config(capital=capital, quantity=quantity, commission=commission, periods=periods, execution=execution,
                     slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk(),
                     instruments=instruments)
-    if progress is not None:  # fold has no per-bar hook: report the start and the end
-        progress(0, len(data))
-    folded = fold(strategies, data, config, checkpoint_every=checkpoint_every)
-    if progress is not None:
-        progress(len(data), len(data))
-    fills = fill_table(folded)
-    curve = derive(folded, fills)
-    books = accounts(folded, fills, curve)
-    return Result(run=folded, curve=curve, fill_columns=fills, accounts=books,
-                  statistics=run_statistics(folded, curve, fills, statistics(folded, curve, books.trades),
-                                            trades=books.trades, risk_free=float(risk_free)))
+    with paused_gc():  # the run's records and results are acyclic: no collector passes while they are built
+        folded = fold(strategies, data, config, checkpoint_every=checkpoint_every, progress=progress)
+        fills = fill_table(folded)
+        curve = derive(folded, fills)
+        books = accounts(folded, fills, curve)
+        stats = run_statistics(folded, curve, fills, statistics(folded, curve, books.trades), trades=books.trades,
+                               risk_free=float(risk_free))
+    return Result(run=folded, curve=curve, fill_columns=fills, accounts=books, statistics=stats)
 
 
 def _reasons(run: Run) -> str:

@@ -12,6 +12,7 @@ general path on every bar. A test holds the two equal.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +32,7 @@ from fbt.reducers.step import Step, call_strategy, check_signals, make_step
 from fbt.state import Portfolio, World
 from fbt.strategy import Strategy
 
-__all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "scan", "start"]
+__all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "paused_gc", "scan", "start"]
 
 #: How many bars pass between two calls of a fold's ``progress`` callback (a power of two).
 PROGRESS_EVERY = 1 << 16
@@ -96,6 +97,22 @@ def start(strategies: Sequence[Strategy[Any]], data: BarData, config: Config) ->
         portfolio=Portfolio.initial(capital=config.capital, n_symbols=len(data.symbols)),
     )
     return ctx, world
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cycle collector inside the block (and restore it after).
+
+    The fold's records are acyclic (reference counting frees them), so collecting while the event
+    log grows only rescans it, again and again; the collector runs as usual afterwards.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _together(ctx: Context) -> Callable[[tuple[Any, ...], MarketEvent], tuple[tuple[Any, ...], list[Event]]]:
@@ -195,9 +212,7 @@ def fold(
     market: MarketEvent | None = world.market
     new, set_index, set_data = object.__new__, _SET_INDEX, _SET_DATA
     n = len(data)
-    collecting = gc.isenabled()
-    gc.disable()  # records are acyclic: collecting while the log grows only costs time
-    try:
+    with paused_gc():
         i = begin
         while i < n:
             # a block of bars up to the next progress report or checkpoint, whichever comes first
@@ -251,9 +266,6 @@ def fold(
                 next_checkpoint += every
             if progress is not None and stop & _PROGRESS_MASK == 0 and stop < n:
                 progress(stop, n)
-    finally:
-        if collecting:
-            gc.enable()
     if progress is not None:
         progress(n, n)
     states = (state,) if single else state

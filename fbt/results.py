@@ -25,6 +25,7 @@ the fills by :mod:`fbt.accounting` and laid on the same rows.
 
 from __future__ import annotations
 
+import collections
 import math
 from typing import Any, Literal
 
@@ -33,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fbt.accounting import Ledger, Trades, account
-from fbt.events import Direction, FillEvent
+from fbt.events import Direction, FillEvent, OrderCancelled, OrderEvent, OrderRejected, SignalEvent
 from fbt.fold import Run
 from fbt.market import FIELDS
 from fbt.models.fill import Execution
@@ -44,6 +45,8 @@ __all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "accounts", "de
 
 FloatArray = npt.NDArray[np.float64]
 _ADJ = FIELDS.index("adj_close")
+_COUNTED: dict[str, type] = {"SignalEvent": SignalEvent, "OrderEvent": OrderEvent, "FillEvent": FillEvent,
+                             "OrderRejected": OrderRejected, "OrderCancelled": OrderCancelled}
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -279,14 +282,13 @@ def statistics(run: Run, curve: Curve, trades: Trades | None = None) -> dict[str
     else:
         returns, closed = curve.returns, curve.equity_curve
     _, max_drawdown, duration = drawdowns(closed)
-    counts = {"SignalEvent": 0, "OrderEvent": 0, "FillEvent": 0, "OrderRejected": 0, "OrderCancelled": 0}
+    by_type = collections.Counter(map(type, run.events))
+    counts = {name: by_type[cls] for name, cls in _COUNTED.items()}
     slippage = 0.0
     multipliers = run.context.multipliers
     index = run.context.symbol_index
-    for e in run.events:
-        name = type(e).__name__
-        if name in counts:
-            counts[name] += 1
+    if run.config.slippage is not None or run.context.ticks is not None:  # else no fill has any slippage
+        for e in run.events:
             if e.__class__ is FillEvent and e.slippage:  # type: ignore[union-attr,unused-ignore]
                 cost = e.slippage * e.quantity  # type: ignore[union-attr,unused-ignore]
                 slippage += cost if multipliers is None else cost * multipliers[index[e.symbol]]  # type: ignore[union-attr,unused-ignore]

@@ -78,10 +78,10 @@ def _one_symbol(
         i = event.index
         if state[0]:
             if below[i]:
-                return out, (SignalEvent(timestamp=int(stamps[i]), strategy_id=strategy_id, symbol=symbol,
+                return out, (SignalEvent(timestamp=stamps.item(i), strategy_id=strategy_id, symbol=symbol,
                                          signal_type=SignalType.EXIT),)
         elif above[i]:
-            return into, (SignalEvent(timestamp=int(stamps[i]), strategy_id=strategy_id, symbol=symbol,
+            return into, (SignalEvent(timestamp=stamps.item(i), strategy_id=strategy_id, symbol=symbol,
                                       signal_type=SignalType.LONG),)
         return state, ()
 

@@ -88,11 +88,11 @@ def book_chain(ctx: Context) -> BookChain:
         events: list[Event] = [*signals, *orders]
         if not orders:
             return portfolio, events
-        timestamp = int(stamps[bar])
+        timestamp = stamps.item(bar)
         cash, paid, held_now = portfolio.cash, portfolio.commission, list(positions)
         for order in orders:
             s = index[order.symbol]
-            price = float(prices[s, bar])
+            price = prices.item(s, bar)
             quantity = order.quantity
             fee = commission(quantity, price)
             if price != price or fee.__class__ is not float or not 0.0 <= fee < _INF:
