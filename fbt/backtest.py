@@ -368,6 +368,8 @@ def run(
     config = Config(capital=capital, quantity=quantity, commission=commission, periods=periods, execution=execution,
                     slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk(),
                     instruments=instruments)
+    if progress is not None:
+        progress(0, len(data))  # the fold reports every PROGRESS_EVERY bars and at the end
     with paused_gc():  # the run's records and results are acyclic: no collector passes while they are built
         folded = fold(strategies, data, config, checkpoint_every=checkpoint_every, progress=progress)
         fills = fill_table(folded)
