@@ -17,9 +17,9 @@ signal; a property test holds it equal to draining the step.
 ...                                 columns={"close": np.array([[10.0, 11.0]])})
 >>> chain = book_chain(Context(data=data, config=fbt.Config(), strategy_names=("s",), steps=(None,)))
 >>> long = SignalEvent(timestamp=1, strategy_id="s", symbol="A", signal_type=SignalType.LONG)
->>> portfolio, events = chain(Portfolio.initial(capital=1000.0, n_symbols=1), 1, (long,))
+>>> portfolio, events = chain(Portfolio.initial(capital=1000.0, n_symbols=1), 1, (long,))  # 1000 - (1100 + 1.30)
 >>> [type(e).__name__ for e in events], portfolio.cash, portfolio.positions
-(['SignalEvent', 'OrderEvent', 'FillEvent'], -101.3, (100.0,))
+(['SignalEvent', 'OrderEvent', 'FillEvent'], -101.29999999999995, (100.0,))
 """
 
 from __future__ import annotations
