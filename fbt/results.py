@@ -139,6 +139,15 @@ class Carry:
                      peak=float(np.maximum.reduce(np.maximum(np.concatenate(([self.peak], curve.equity_curve)), 0.0))))
 
 
+def _fills_before(bar: npt.NDArray[np.int64], n: int, side: Literal["left", "right"]) -> npt.NDArray[np.int64]:
+    """For every bar ``i < n``: how many fills (bars in ascending order) come before it (``left``: at
+    earlier bars; ``right``: at bars up to ``i``); ``np.searchsorted(bar, arange(n), side)``, in O(n)."""
+    upto = np.cumsum(np.bincount(bar, minlength=n)[:n])
+    if side == "right":
+        return upto
+    return np.concatenate((np.zeros(1, dtype=upto.dtype), upto[:-1])) if n else upto
+
+
 def derive(run: Run, fills: FillTable | None = None, *, carry: Carry | None = None) -> Curve:
     """Compute the equity curve of a run from its fills and the ``adj_close`` columns.
 
@@ -150,7 +159,6 @@ def derive(run: Run, fills: FillTable | None = None, *, carry: Carry | None = No
     data, capital = run.data, run.config.capital
     start = carry if carry is not None else Carry.start(capital, len(data.symbols))
     n, n_sym = len(data), len(data.symbols)
-    bars = np.arange(n)
     multipliers = run.context.multipliers
     # cash and commission after each fill, accumulated in fill order exactly as the reducer does
     if multipliers is None:
@@ -160,7 +168,7 @@ def derive(run: Run, fills: FillTable | None = None, *, carry: Carry | None = No
     cash_after = np.subtract.accumulate(np.concatenate(([start.cash], flows)))
     commission_after = np.add.accumulate(np.concatenate(([start.commission], f.commission)))
     side = _side(run)
-    before = np.searchsorted(f.bar, bars, side=side)  # book: fills of earlier bars; realistic: up to this bar
+    before = _fills_before(f.bar, n, side)  # book: fills of earlier bars; realistic: up to this bar
     cash = cash_after[before]
     commission = commission_after[before]
     positions = np.zeros((n_sym, n))
@@ -168,7 +176,7 @@ def derive(run: Run, fills: FillTable | None = None, *, carry: Carry | None = No
     for s in range(n_sym):
         mine = f.symbol == s
         held_after = np.add.accumulate(np.concatenate(([start.positions[s]], f.sign[mine] * f.quantity[mine])))
-        positions[s] = held_after[np.searchsorted(f.bar[mine], bars, side=side)]
+        positions[s] = held_after[_fills_before(f.bar[mine], n, side) if n_sym > 1 else before]
         final_positions[s] = held_after[-1]
     prices = data.values[_ADJ]
     with np.errstate(invalid="ignore"):
@@ -187,7 +195,7 @@ def derive(run: Run, fills: FillTable | None = None, *, carry: Carry | None = No
     returns = total / previous - 1.0
     if carry is None:
         equity_curve = np.cumprod(1.0 + returns, dtype=np.float64)
-        drawdown, _, _ = drawdowns(equity_curve)
+        drawdown = np.maximum.accumulate(np.maximum(equity_curve, 0.0)) - equity_curve  # as stats.drawdowns
     else:  # the same running product and high-water mark, continued
         equity_curve = np.cumprod(np.concatenate(([start.curve], 1.0 + returns)), dtype=np.float64)[1:]
         hwm = np.maximum.accumulate(np.maximum(np.concatenate(([start.peak], equity_curve)), 0.0))[1:]
