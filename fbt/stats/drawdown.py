@@ -86,7 +86,7 @@ def drawdown_duration_time(equity_curve: FloatArray, timestamps: IntArray) -> in
     ts = np.asarray(timestamps, dtype=np.int64)
     if curve.shape != ts.shape:
         raise ValueError(f"timestamps: expected {curve.size} timestamps, one per point of the curve, got {ts.size}")
-    drawdown, _, _ = drawdowns(curve)
+    drawdown = np.maximum.accumulate(np.maximum(curve, 0.0)) - curve  # as drawdowns(), without its durations
     under = drawdown != 0.0
     if not under.any():
         return 0
