@@ -125,9 +125,7 @@ class JournalSpool:
 
     def append(self, events: tuple[Event, ...], bars: list[int]) -> None:
         """Journal events with their bars (indices into the whole run)."""
-        append = self._writer.append
-        for event, bar in zip(events, bars, strict=True):
-            append(event, bar=bar)
+        self._writer.extend(events, bars)
 
     def finish(self, data_fingerprint: str, n_bars: int, time_format: str) -> str:
         """Write the journal under its temporary name; return the events fingerprint."""
