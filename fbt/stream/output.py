@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from fbt.io.writers import format_timestamps
+from fbt.io.writers import format_floats, format_timestamps
 
 __all__ = ["CsvSink", "Kind", "temporary"]
 
@@ -88,18 +88,13 @@ class _FloatColumn:
         if self.whole:
             zeros = np.flatnonzero((v == 0.0) & np.signbit(v))
             self.negative_zeros.update((zeros + row).tolist())
-            return list(map(str, v.astype(np.int64).tolist()))
-        starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
-        if starts.size * 2 > v.size:
-            return list(map(float.__repr__, v.tolist()))
-        texts = np.array(list(map(float.__repr__, v[starts].tolist())), dtype=object)
-        out: list[str] = np.repeat(texts, np.diff(np.append(starts, v.size))).tolist()
-        return out
+        return format_floats(v, whole=self.whole)
 
     def fix(self, text: str, row: int) -> str:
         if self.whole or row >= self.flipped_at:
             return text
-        return "-0.0" if row in self.negative_zeros else repr(float(int(text)))
+        # a whole number below 2**53 reads back as itself: its float text is the integer's and ".0"
+        return "-0.0" if row in self.negative_zeros else text + ".0"
 
 
 class _TimeColumn:
@@ -201,11 +196,16 @@ class CsvSink:
         with open(self.tmp, encoding="utf-8", newline="") as src, open(fixed, "w", encoding="utf-8",
                                                                           newline="") as dst:
             dst.write(src.readline())
+            # only the columns whose text changed: a float column that stopped being whole, a time
+            # column that got finer
+            flipped = [(k, c) for k, c in floats.items() if not c.whole and c.flipped_at]
+            finer = [(k, c) for k, c in times.items() if c.rows_to_fix(final, self.rows)]
             for row in range(bound):
                 fields = src.readline()[:-1].split(",")
-                for k, column in floats.items():
-                    fields[k] = column.fix(fields[k], row)
-                for k, time_column in times.items():
+                for k, column in flipped:
+                    if row < column.flipped_at:
+                        fields[k] = column.fix(fields[k], row)
+                for k, time_column in finer:
                     fields[k] = refine(fields[k], time_column.level_of(row), levels[k])
                 dst.write(",".join(fields) + "\n")
             shutil.copyfileobj(src, dst, 1 << 18)
