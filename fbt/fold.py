@@ -206,6 +206,7 @@ def fold(
     strategy_step: Callable[[Any, MarketEvent], Any] = ctx.steps[0] if single else _together(ctx)
     state: Any = world.strategies[0] if single else world.strategies
     portfolio, broker = world.portfolio, world.broker
+    pending = bool(broker.pending)  # kept with the broker: it changes only where the broker does
     chain = book_chain(ctx) if config.is_book else None
     log: list[Event] = []
     log_bars: list[int] = []
@@ -223,12 +224,13 @@ def fold(
                 market = new(MarketEvent)  # the record the fold builds itself, without the constructor's checks
                 set_index(market, i)
                 set_data(market, data)
-                if broker.pending:  # the broker has work on this bar: take the general path
+                if pending:  # the broker has work on this bar: take the general path
                     world = World(market=market, strategies=(state,) if single else state, portfolio=portfolio,
                                   broker=broker)
                     world, handled = drain(step, world, (market,))
                     state = world.strategies[0] if single else world.strategies
                     portfolio, broker = world.portfolio, world.broker
+                    pending = bool(broker.pending)
                     if len(handled) > 1:
                         log.extend(handled[1:])
                         log_bars.extend([i] * (len(handled) - 1))
@@ -254,6 +256,7 @@ def fold(
                                       broker=broker)
                         world, handled = drain(step, world, signals)
                         portfolio, broker = world.portfolio, world.broker
+                        pending = bool(broker.pending)
                     log.extend(handled)
                     log_bars.extend([i] * len(handled))
                 elif signals.__class__ is not tuple and signals.__class__ is not list:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import math
+import operator
 from typing import Any, Literal
 
 import attrs
@@ -87,15 +88,20 @@ def fill_table(run: Run) -> FillTable:
     events = run.events
     at = [k for k, cls in enumerate(map(type, events)) if cls is FillEvent]
     fills: list[FillEvent] = [events[k] for k in at]  # type: ignore[misc]
+    def column(name: str, dtype: type) -> npt.NDArray[Any]:
+        return np.fromiter(map(operator.attrgetter(name), fills), dtype=dtype, count=len(fills))
+
+    directions = np.fromiter(map(operator.attrgetter("direction"), fills), dtype=object, count=len(fills))
     return FillTable(
         bar=run.event_bars[np.asarray(at, dtype=np.int64)],
-        symbol=np.array([index[f.symbol] for f in fills], dtype=np.int64),
-        sign=np.array([1.0 if f.direction is Direction.BUY else -1.0 for f in fills]),
-        quantity=np.array([f.quantity for f in fills], dtype=np.float64),
-        price=np.array([f.price for f in fills], dtype=np.float64),
-        commission=np.array([f.commission for f in fills], dtype=np.float64),
-        order_id=np.array([f.order_id for f in fills], dtype=np.int64),
-        slippage=np.array([f.slippage for f in fills], dtype=np.float64),
+        symbol=np.fromiter(map(index.__getitem__, map(operator.attrgetter("symbol"), fills)), dtype=np.int64,
+                           count=len(fills)),
+        sign=np.where(directions == Direction.BUY, 1.0, -1.0) if fills else np.zeros(0),
+        quantity=column("quantity", np.float64),
+        price=column("price", np.float64),
+        commission=column("commission", np.float64),
+        order_id=column("order_id", np.int64),
+        slippage=column("slippage", np.float64),
     )
 
 

@@ -73,6 +73,8 @@ def _one_symbol(
     """The crossover's step for one symbol: the same rule without the loop over symbols."""
     stamps = data.timestamps
     out, into = (False,), (True,)
+    stay_out: tuple[tuple[bool, ...], tuple[SignalEvent, ...]] = (out, ())  # a quiet bar's answer, made once
+    stay_in: tuple[tuple[bool, ...], tuple[SignalEvent, ...]] = (into, ())
 
     def step(state: tuple[bool, ...], event: MarketEvent) -> tuple[tuple[bool, ...], tuple[SignalEvent, ...]]:
         i = event.index
@@ -80,9 +82,10 @@ def _one_symbol(
             if below[i]:
                 return out, (SignalEvent(timestamp=stamps.item(i), strategy_id=strategy_id, symbol=symbol,
                                          signal_type=SignalType.EXIT),)
-        elif above[i]:
+            return stay_in
+        if above[i]:
             return into, (SignalEvent(timestamp=stamps.item(i), strategy_id=strategy_id, symbol=symbol,
                                       signal_type=SignalType.LONG),)
-        return state, ()
+        return stay_out
 
     return step

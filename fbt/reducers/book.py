@@ -65,26 +65,19 @@ def book_chain(ctx: Context) -> BookChain:
     unit = ctx.config.quantity
 
     def chain(portfolio: Portfolio, bar: int, signals: Sequence[SignalEvent]) -> tuple[Portfolio, list[Event]]:
+        if len(signals) == 1:
+            return one(portfolio, bar, signals[0])
         positions = portfolio.positions
         sent = portfolio.orders_sent
         orders: list[OrderEvent] = []
         for signal in signals:
             if signal.order is not None:
                 raise book_order_error(signal)
-            held = positions[index[signal.symbol]]
-            kind = signal.signal_type
-            if kind is _LONG and held == 0:
-                quantity, direction = unit, _BUY
-            elif kind is _SHORT and held == 0:
-                quantity, direction = unit, _SELL
-            elif kind is _EXIT and held > 0:
-                quantity, direction = held, _SELL
-            elif kind is _EXIT and held < 0:
-                quantity, direction = -held, _BUY
-            else:
+            decided = _naive(signal.signal_type, positions[index[signal.symbol]], unit)
+            if decided is None:
                 continue
             sent += 1
-            orders.append(_make_order(signal.timestamp, signal.symbol, quantity, direction, _MKT, sent, None))
+            orders.append(_make_order(signal.timestamp, signal.symbol, decided[0], decided[1], _MKT, sent, None))
         events: list[Event] = [*signals, *orders]
         if not orders:
             return portfolio, events
@@ -107,7 +100,49 @@ def book_chain(ctx: Context) -> BookChain:
             paid = paid + fee
         return _make_portfolio(cash, paid, tuple(held_now), sent), events
 
+    def one(portfolio: Portfolio, bar: int, signal: SignalEvent) -> tuple[Portfolio, list[Event]]:
+        """The same for a bar with one signal (most bars that trade), without the loops."""
+        if signal.order is not None:
+            raise book_order_error(signal)
+        symbol = signal.symbol
+        s = index[symbol]
+        positions = portfolio.positions
+        held = positions[s]
+        decided = _naive(signal.signal_type, held, unit)
+        if decided is None:
+            return portfolio, [signal]
+        quantity, direction = decided
+        sent = portfolio.orders_sent + 1
+        order = _make_order(signal.timestamp, symbol, quantity, direction, _MKT, sent, None)
+        price = prices.item(s, bar)
+        fee = commission(quantity, price)
+        if price != price or fee.__class__ is not float or not 0.0 <= fee < _INF:
+            return _checked(portfolio, bar, (signal,), ctx)
+        fill = _make_fill(stamps.item(bar), symbol, "SIM", quantity, direction, price, fee, sent, 0.0)
+        sign = 1.0 if direction is _BUY else -1.0
+        if len(positions) == 1:
+            after: tuple[float, ...] = (held + sign * quantity,)
+        else:
+            moved = list(positions)
+            moved[s] = held + sign * quantity
+            after = tuple(moved)
+        return _make_portfolio(portfolio.cash - (sign * price * quantity + fee), portfolio.commission + fee, after,
+                               sent), [signal, order, fill]
+
     return chain
+
+
+def _naive(kind: SignalType, held: float, unit: float) -> tuple[float, Direction] | None:
+    """The book's order for a signal and the symbol's position: (quantity, direction), or None for none."""
+    if kind is _LONG and held == 0:
+        return unit, _BUY
+    if kind is _SHORT and held == 0:
+        return unit, _SELL
+    if kind is _EXIT and held > 0:
+        return held, _SELL
+    if kind is _EXIT and held < 0:
+        return -held, _BUY
+    return None
 
 
 def _checked(
