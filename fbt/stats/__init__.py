@@ -150,7 +150,7 @@ def run_statistics(
         "cagr": _plain(cagr(equity, years=years)),
         "annual_volatility": _plain(annualised_volatility(returns, periods=periods)),
         "sortino_ratio": _plain(sortino_ratio(returns, periods=periods, risk_free=risk_free)),
-        "calmar_ratio": _plain(calmar_ratio(equity, years=years)),
+        "calmar_ratio": _plain(calmar_ratio(equity, years=years, fraction=fraction)),
         "max_drawdown_from_peak": _plain(float(np.nanmax(fraction))) if fraction.size else 0.0,
         "drawdown_duration_days": drawdown_duration_time(equity, times) / (_SECONDS_PER_DAY * _NS_PER_SECOND),
         "exposure": exposure(curve.positions),

@@ -28,16 +28,18 @@ def drawdown_fraction(equity: FloatArray) -> FloatArray:
         return np.where(peak > 0, 1.0 - e / peak, np.nan)
 
 
-def calmar_ratio(equity: FloatArray, *, years: float) -> float:
+def calmar_ratio(equity: FloatArray, *, years: float, fraction: FloatArray | None = None) -> float:
     """Return ``cagr(equity, years) / max(drawdown_fraction(equity))``.
 
-    NaN when the curve never fell below a peak or the CAGR is undefined.
+    NaN when the curve never fell below a peak or the CAGR is undefined. ``fraction``: the curve's
+    :func:`drawdown_fraction`, when the caller has it already.
 
     >>> import numpy as np
     >>> round(calmar_ratio(np.array([100.0, 80.0, 121.0]), years=2.0), 12)   # 10 % a year / 20 %
     0.5
     """
-    fraction = drawdown_fraction(equity)
+    if fraction is None:
+        fraction = drawdown_fraction(equity)
     worst = float(np.nanmax(fraction)) if fraction.size and not np.isnan(fraction).all() else 0.0
     growth = cagr(equity, years=years)
     if worst <= 0.0 or math.isnan(growth):
