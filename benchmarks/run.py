@@ -158,6 +158,8 @@ def timed(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
     """Median wall time of ``repeat`` calls, and the last call's result."""
     times, result = [], None
     for _ in range(max(1, repeat)):
+        result = None  # free the last call's result before the clock starts, not inside the next timing
+        gc.collect()
         t = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t)
