@@ -38,6 +38,8 @@ __all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "paused_gc", "sc
 PROGRESS_EVERY = 1 << 16
 _PROGRESS_MASK = PROGRESS_EVERY - 1
 _NO_SIGNALS: tuple[()] = ()
+#: Young container objects allowed to pile up while the collector is paused before the fold collects them.
+_YOUNG_LIMIT = 1_000_000
 _SET_INDEX = MarketEvent.index.__set__  # type: ignore[attr-defined]
 _SET_DATA = MarketEvent.data.__set__  # type: ignore[attr-defined]
 
@@ -104,7 +106,9 @@ def paused_gc() -> Iterator[None]:
     """Pause Python's cycle collector inside the block (and restore it after).
 
     The fold's records are acyclic (reference counting frees them), so collecting while the event
-    log grows only rescans it, again and again; the collector runs as usual afterwards.
+    log grows only rescans it, again and again; the collector runs as usual afterwards. (The fold
+    still collects the youngest objects once more than ``_YOUNG_LIMIT`` of them have piled up, so
+    a strategy that makes reference cycles cannot fill the memory meanwhile.)
     """
     collecting = gc.isenabled()
     gc.disable()
@@ -269,6 +273,8 @@ def fold(
                 next_checkpoint += every
             if progress is not None and stop & _PROGRESS_MASK == 0 and stop < n:
                 progress(stop, n)
+            if gc.get_count()[0] > _YOUNG_LIMIT:
+                gc.collect(0)  # a strategy that makes cyclic garbage still has it freed, a batch at a time
     if progress is not None:
         progress(n, n)
     states = (state,) if single else state
