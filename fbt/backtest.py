@@ -29,7 +29,7 @@ from fbt.models.risk import Risk
 from fbt.models.sizing import SizingModel
 from fbt.models.slippage import SlippageModel
 from fbt.replay import When, events_between, state_at
-from fbt.report import summary_lines
+from fbt.report import summary_text
 from fbt.results import Accounts, Curve, FillTable, Ledgers, accounts, derive, fill_table, ledgers, statistics
 from fbt.state import World
 from fbt.stats import resolve_periods, run_statistics
@@ -192,33 +192,7 @@ class Result:
 
     def summary(self) -> str:
         """Return the statistics as a short, readable table, after the run's model choices."""
-        s = self.statistics
-        sharpe = "n/a" if s["sharpe_ratio"] is None else f"{s['sharpe_ratio']:.2f}"
-        c = self.choices
-        lines = [
-            f"Execution {c['execution']}  Commission {c['commission']}  Slippage {c['slippage']}  "
-            f"Sizing {c['sizing']}  Risk {c['risk']}" + (f"  Instruments {c['instruments']}" if "instruments" in c
-                                                            else ""),
-
-            f"Total Return       {s['total_return'] * 100:.2f}%",
-            f"Sharpe Ratio       {sharpe}",
-            f"Max Drawdown       {s['max_drawdown'] * 100:.2f}%",
-            f"Drawdown Duration  {s['drawdown_duration']} bars",
-            f"Final Equity       {s['final_equity']:,.4f}",
-            f"Commission         {s['commission']:,.2f}",
-            f"Bars {s['bars']}  Signals {s['signals']}  Orders {s['orders']}  Fills {s['fills']}",
-        ]
-        extra = [f"Rejected {s['rejected']}{_reasons(self.run)}", f"Cancelled {s['cancelled']}",
-                 f"Working {s['working']}"] if s.get("rejected") or s.get("cancelled") or s.get("working") else []
-        if "trades" in s:
-            win = "n/a" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f}%"
-            extra += [f"Trades {s['trades']}", f"Win Rate {win}"]
-        if s.get("slippage"):
-            extra.append(f"Slippage {s['slippage']:,.2f}")
-        if extra:
-            lines.append("  ".join(extra))
-        lines += summary_lines(s)
-        return "\n".join(lines)
+        return summary_text(self.statistics, self.choices, _reasons(self.run))
 
     def report(self, out: str | os.PathLike[str], *, title: str | None = None) -> Path:
         """Write the run into ``out`` (as :meth:`write`), then ``equity.png`` and ``report.html``; return the page.

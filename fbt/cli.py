@@ -18,6 +18,7 @@ from typing import Any
 from fbt.backtest import Result, run
 from fbt.errors import ConfigError, FbtError
 from fbt.io.loaders import load, load_dir
+from fbt.io.sources import symbol_files
 from fbt.market import BarData
 from fbt.models.fill import Execution
 from fbt.models.instrument import Instrument
@@ -126,20 +127,8 @@ def load_data(items: Sequence[str], symbols: str | None, *, start: Any = None, e
 
         picked = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
         return load_sql(items[0], picked, start=start, end=end)
-    mapped = [item for item in items if "=" in item]
-    if mapped:
-        if len(mapped) != len(items):
-            raise ConfigError("--data: give either one directory or SYMBOL=FILE items, not both")
-        if symbols:
-            raise ConfigError("--symbols: only with --data DIR; with SYMBOL=FILE the symbols are named already")
-        sources: dict[str, str] = {}
-        for item in items:
-            symbol, _, path = item.partition("=")
-            if not symbol.strip() or not path.strip():
-                raise ConfigError(f"--data: expected SYMBOL=FILE, got {item!r}")
-            if symbol.strip() in sources:
-                raise ConfigError(f"--data: symbol {symbol.strip()} given twice")
-            sources[symbol.strip()] = path.strip()
+    sources = symbol_files(items, symbols)
+    if sources is not None:
         return load(sources, start=start, end=end)
     if len(items) > 1:
         raise ConfigError("--data: give one directory, or repeat --data as SYMBOL=FILE")

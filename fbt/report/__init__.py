@@ -30,7 +30,7 @@ from pathlib import Path
 from fbt.report.output import RunOutput, monthly_returns, read_output
 from fbt.report.page import render_html
 from fbt.report.plot import plot_equity
-from fbt.report.summary import LABELS, format_statistic, summary_lines
+from fbt.report.summary import LABELS, format_statistic, summary_lines, summary_text
 
 __all__ = [
     "LABELS",
@@ -41,6 +41,7 @@ __all__ = [
     "read_output",
     "render_html",
     "summary_lines",
+    "summary_text",
     "write_report",
 ]
 

@@ -85,6 +85,38 @@ def format_statistic(key: str, value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def summary_text(stats: Mapping[str, Any], choices: Mapping[str, str], reasons: str = "") -> str:
+    """Return a run's printed summary: the model choices, the book's figures, then :func:`summary_lines`.
+
+    ``reasons`` follows the rejected count, e.g. ``" (cash 2)"``.
+    """
+    s, c = stats, choices
+    sharpe = "n/a" if s["sharpe_ratio"] is None else f"{s['sharpe_ratio']:.2f}"
+    lines = [
+        f"Execution {c['execution']}  Commission {c['commission']}  Slippage {c['slippage']}  "
+        f"Sizing {c['sizing']}  Risk {c['risk']}" + (f"  Instruments {c['instruments']}" if "instruments" in c
+                                                        else ""),
+        f"Total Return       {s['total_return'] * 100:.2f}%",
+        f"Sharpe Ratio       {sharpe}",
+        f"Max Drawdown       {s['max_drawdown'] * 100:.2f}%",
+        f"Drawdown Duration  {s['drawdown_duration']} bars",
+        f"Final Equity       {s['final_equity']:,.4f}",
+        f"Commission         {s['commission']:,.2f}",
+        f"Bars {s['bars']}  Signals {s['signals']}  Orders {s['orders']}  Fills {s['fills']}",
+    ]
+    extra = [f"Rejected {s['rejected']}{reasons}", f"Cancelled {s['cancelled']}",
+             f"Working {s['working']}"] if s.get("rejected") or s.get("cancelled") or s.get("working") else []
+    if "trades" in s:
+        win = "n/a" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f}%"
+        extra += [f"Trades {s['trades']}", f"Win Rate {win}"]
+    if s.get("slippage"):
+        extra.append(f"Slippage {s['slippage']:,.2f}")
+    if extra:
+        lines.append("  ".join(extra))
+    lines += summary_lines(s)
+    return "\n".join(lines)
+
+
 def summary_lines(stats: Mapping[str, Any]) -> list[str]:
     """Return the printed lines for the statistics beyond the seed's four (those present).
 

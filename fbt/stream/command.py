@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from fbt.errors import ConfigError
+from fbt.io.sources import symbol_files
 from fbt.progress import progress_bar
 from fbt.strategy import Strategy
 
@@ -39,20 +40,8 @@ def _source(items: list[str], symbols: str | None) -> tuple[Any, list[str] | Non
         raise ConfigError("--data: expected a directory or SYMBOL=FILE")
     if any("://" in item for item in items):
         raise ConfigError("--stream: reads CSV and Parquet files; a database URL is not streamed")
-    mapped = [item for item in items if "=" in item]
-    if mapped:
-        if len(mapped) != len(items):
-            raise ConfigError("--data: give either one directory or SYMBOL=FILE items, not both")
-        if symbols:
-            raise ConfigError("--symbols: only with --data DIR; with SYMBOL=FILE the symbols are named already")
-        sources: dict[str, str] = {}
-        for item in items:
-            symbol, _, path = item.partition("=")
-            if not symbol.strip() or not path.strip():
-                raise ConfigError(f"--data: expected SYMBOL=FILE, got {item!r}")
-            if symbol.strip() in sources:
-                raise ConfigError(f"--data: symbol {symbol.strip()} given twice")
-            sources[symbol.strip()] = path.strip()
+    sources = symbol_files(items, symbols)
+    if sources is not None:
         return sources, None
     if len(items) > 1:
         raise ConfigError("--data: give one directory, or repeat --data as SYMBOL=FILE")

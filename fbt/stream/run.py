@@ -25,7 +25,7 @@ from fbt.models.instrument import Instrument
 from fbt.models.risk import Risk
 from fbt.models.sizing import SizingModel
 from fbt.models.slippage import SlippageModel
-from fbt.report import summary_lines
+from fbt.report import summary_text
 from fbt.results import Carry, derive, fill_table
 from fbt.state import World
 from fbt.strategy import Strategy
@@ -63,30 +63,8 @@ class StreamResult:
 
     def summary(self) -> str:
         """Return the statistics as :meth:`fbt.Result.summary` prints them."""
-        s, c = self.statistics, self.choices
-        sharpe = "n/a" if s["sharpe_ratio"] is None else f"{s['sharpe_ratio']:.2f}"
-        lines = [
-            f"Execution {c['execution']}  Commission {c['commission']}  Slippage {c['slippage']}  "
-            f"Sizing {c['sizing']}  Risk {c['risk']}" + (f"  Instruments {c['instruments']}" if "instruments" in c
-                                                            else ""),
-            f"Total Return       {s['total_return'] * 100:.2f}%",
-            f"Sharpe Ratio       {sharpe}",
-            f"Max Drawdown       {s['max_drawdown'] * 100:.2f}%",
-            f"Drawdown Duration  {s['drawdown_duration']} bars",
-            f"Final Equity       {s['final_equity']:,.4f}",
-            f"Commission         {s['commission']:,.2f}",
-            f"Bars {s['bars']}  Signals {s['signals']}  Orders {s['orders']}  Fills {s['fills']}",
-        ]
         reasons = f" ({', '.join(f'{k} {v}' for k, v in self.rejected)})" if self.rejected else ""
-        extra = [f"Rejected {s['rejected']}{reasons}", f"Cancelled {s['cancelled']}",
-                 f"Working {s['working']}"] if s.get("rejected") or s.get("cancelled") or s.get("working") else []
-        win = "n/a" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f}%"
-        extra += [f"Trades {s['trades']}", f"Win Rate {win}"]
-        if s.get("slippage"):
-            extra.append(f"Slippage {s['slippage']:,.2f}")
-        lines.append("  ".join(extra))
-        lines += summary_lines(s)
-        return "\n".join(lines)
+        return summary_text(self.statistics, self.choices, reasons)
 
 
 def history_needed(strategies: Sequence[Strategy[Any]], sizing: SizingModel | None = None) -> int:
