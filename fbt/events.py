@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import attrs
 import numpy as np
 
 from fbt.errors import StrategyError
 from fbt.market import FIELDS, Bar, BarData, FloatArray
-
-T = TypeVar("T")
 
 __all__ = [
     "CancelReason",
@@ -40,7 +36,6 @@ __all__ = [
     "SignalEvent",
     "SignalType",
     "TimeInForce",
-    "unchecked",
 ]
 
 
@@ -452,30 +447,6 @@ class OrderCancelled:
     direction: Direction
     quantity: float
     reason: CancelReason
-
-
-def unchecked(cls: type[T]) -> Callable[..., T]:
-    """Return a positional constructor of a frozen slotted record that skips its validators.
-
-    For records the fold builds itself from values it has already checked (an order from a
-    checked signal, a fill at a checked price): the same object as ``cls(**fields)``, cheaper.
-    Every field is passed, in the class's field order.
-
-    >>> make = unchecked(OrderCancelled)
-    >>> make(5, "A", 1, Direction.BUY, 10.0, CancelReason.EXPIRED) == OrderCancelled(
-    ...     timestamp=5, symbol="A", order_id=1, direction=Direction.BUY, quantity=10.0, reason=CancelReason.EXPIRED)
-    True
-    """
-    fields = [a.name for a in attrs.fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    body = []
-    for k, name in enumerate(fields):
-        namespace[f"set{k}"] = getattr(cls, name).__set__
-        body.append(f" set{k}(self, {name})\n")
-    source = f"def make({', '.join(fields)}):\n self = new(cls)\n{''.join(body)} return self\n"
-    exec(source, namespace)
-    make: Callable[..., T] = namespace["make"]
-    return make
 
 
 #: Any event the fold handles.
