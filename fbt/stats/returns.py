@@ -54,6 +54,11 @@ def sharpe_ratio(returns: FloatArray, *, periods: float = TRADING_DAYS, risk_fre
     return float(np.sqrt(periods) * np.mean(excess) / std)
 
 
+#: Shortfalls whose squares are normal floats (neither subnormal nor infinite) are squared as they are.
+_SQUARES_EXACT_FROM = 1e-150
+_SQUARES_EXACT_UP_TO = 1e150
+
+
 def sortino_ratio(returns: FloatArray, *, periods: float = TRADING_DAYS, risk_free: float = 0.0) -> float:
     """Return ``sqrt(periods) * mean(x) / sqrt(mean(min(x, 0) ** 2))`` with ``x = r - rf / periods``.
 
@@ -68,7 +73,14 @@ def sortino_ratio(returns: FloatArray, *, periods: float = TRADING_DAYS, risk_fr
     if r.size == 0:
         return math.nan
     excess = r - risk_free / periods if risk_free else r
-    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
+    below = np.minimum(excess, 0.0)
+    worst = float(-below.min())
+    if worst == 0.0 or not math.isfinite(worst):
+        return math.nan
+    if _SQUARES_EXACT_FROM <= worst <= _SQUARES_EXACT_UP_TO:
+        downside = float(np.sqrt(np.mean(below**2)))
+    else:  # squares would underflow or overflow: measure the shortfalls in units of the worst one
+        downside = worst * float(np.sqrt(np.mean((below / worst) ** 2)))
     if downside == 0.0 or not math.isfinite(downside):
         return math.nan
     return float(np.sqrt(periods) * np.mean(excess) / downside)
