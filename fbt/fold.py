@@ -37,6 +37,9 @@ __all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "paused_gc", "sc
 #: How many bars pass between two calls of a fold's ``progress`` callback (a power of two).
 PROGRESS_EVERY = 1 << 16
 _PROGRESS_MASK = PROGRESS_EVERY - 1
+#: The fold works in blocks of this many bars (a power of two dividing PROGRESS_EVERY); between
+#: blocks it reports progress, keeps checkpoints and looks at the collector.
+_BLOCK_MASK = (1 << 12) - 1
 _NO_SIGNALS: tuple[()] = ()
 #: Young container objects allowed to pile up while the collector is paused before the fold collects them.
 _YOUNG_LIMIT = 1_000_000
@@ -220,8 +223,8 @@ def fold(
     with paused_gc():
         i = begin
         while i < n:
-            # a block of bars up to the next progress report or checkpoint, whichever comes first
-            stop = min(n, (i | _PROGRESS_MASK) + 1)
+            # a block of bars up to the next block edge or checkpoint, whichever comes first
+            stop = min(n, (i | _BLOCK_MASK) + 1)
             if next_checkpoint >= 0:
                 stop = min(stop, next_checkpoint + 1)
             for i in range(i, stop):  # noqa: B020 - the block continues from where the last one stopped
