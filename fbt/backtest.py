@@ -39,6 +39,8 @@ __all__ = ["Result", "choices", "describe_instruments", "describe_risk", "run"] 
 
 #: Below this many bars equity.csv is written in one piece (a second process would cost more than it saves).
 _SPLIT_BELOW = 200_000
+#: The share of equity.csv's rows this process formats while the other writes the rest and the journal.
+_HERE_SHARE = (5, 8)
 _DIRECTION = np.array(["SELL", "", "BUY"], dtype=object)
 
 
@@ -258,7 +260,7 @@ class Result:
         # on two cores where the process can fork: the journal, fills, trades and the last rows of
         # equity.csv in a second process, the first rows here; then the two parts are joined
         n = len(self.run.data)
-        split = n if not can_fork() or n < _SPLIT_BELOW else (n * 5) // 8
+        split = n if not can_fork() or n < _SPLIT_BELOW else (n * _HERE_SHARE[0]) // _HERE_SHARE[1]
         head, tail = directory / ".equity.csv.head", directory / ".equity.csv.tail"
 
         def events() -> Fingerprints:
