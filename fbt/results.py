@@ -39,7 +39,7 @@ from fbt.events import Direction, FillEvent, OrderCancelled, OrderEvent, OrderRe
 from fbt.fold import Run
 from fbt.market import FIELDS
 from fbt.models.fill import Execution
-from fbt.stats import drawdowns, sharpe_ratio
+from fbt.stats import drawdown_curve, drawdowns, sharpe_ratio
 
 __all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "accounts", "derive", "fill_table", "ledgers",
            "statistics"]
@@ -201,11 +201,10 @@ def derive(run: Run, fills: FillTable | None = None, *, carry: Carry | None = No
     returns = total / previous - 1.0
     if carry is None:
         equity_curve = np.cumprod(1.0 + returns, dtype=np.float64)
-        drawdown = np.maximum.accumulate(np.maximum(equity_curve, 0.0)) - equity_curve  # as stats.drawdowns
+        drawdown = drawdown_curve(equity_curve)
     else:  # the same running product and high-water mark, continued
         equity_curve = np.cumprod(np.concatenate(([start.curve], 1.0 + returns)), dtype=np.float64)[1:]
-        hwm = np.maximum.accumulate(np.maximum(np.concatenate(([start.peak], equity_curve)), 0.0))[1:]
-        drawdown = hwm - equity_curve
+        drawdown = drawdown_curve(equity_curve, peak=start.peak)
     return Curve(
         positions=positions,
         holdings=holdings,

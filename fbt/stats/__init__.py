@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fbt.stats.drawdown import calmar_ratio, drawdown_duration_time, drawdown_fraction, drawdowns
+from fbt.stats.drawdown import calmar_ratio, drawdown_curve, drawdown_duration_time, drawdown_fraction, drawdowns
 from fbt.stats.frequency import Frequency, detect_frequency, resolve_periods
 from fbt.stats.returns import (
     _NS_PER_SECOND,
@@ -75,6 +75,7 @@ __all__ = [
     "cagr",
     "calmar_ratio",
     "detect_frequency",
+    "drawdown_curve",
     "drawdown_duration_time",
     "drawdown_fraction",
     "drawdowns",

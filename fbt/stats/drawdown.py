@@ -47,6 +47,22 @@ def calmar_ratio(equity: FloatArray, *, years: float, fraction: FloatArray | Non
     return growth / worst
 
 
+def drawdown_curve(equity_curve: FloatArray, peak: float | None = None) -> FloatArray:
+    """Return ``hwm - curve`` per bar, the high-water mark ``hwm[t] = max(0, curve[0..t])``.
+
+    ``peak``: the high-water mark before the first bar (a curve continued from an earlier piece).
+
+    >>> import numpy as np
+    >>> drawdown_curve(np.array([1.0, 0.5, 0.75, 1.0])).tolist(), drawdown_curve(np.array([0.5]), peak=1.0).tolist()
+    ([0.0, 0.5, 0.25, 0.0], [0.5])
+    """
+    curve = _array(equity_curve)
+    if peak is None:
+        return np.maximum.accumulate(np.maximum(curve, 0.0)) - curve
+    hwm = np.maximum.accumulate(np.maximum(np.concatenate(([peak], curve)), 0.0))[1:]
+    return hwm - curve
+
+
 def drawdowns(equity_curve: FloatArray) -> tuple[FloatArray, float, int]:
     """Return ``(drawdown per bar, max drawdown, longest drawdown in bars)``, as ``create_drawdowns``.
 
@@ -61,8 +77,7 @@ def drawdowns(equity_curve: FloatArray) -> tuple[FloatArray, float, int]:
     curve = _array(equity_curve)
     if curve.size == 0:
         return curve.copy(), 0.0, 0
-    hwm = np.maximum.accumulate(np.maximum(curve, 0.0))
-    drawdown = hwm - curve
+    drawdown = drawdown_curve(curve)
     under = drawdown != 0.0
     if not under.any():
         return drawdown, 0.0, 0
@@ -88,7 +103,7 @@ def drawdown_duration_time(equity_curve: FloatArray, timestamps: IntArray) -> in
     ts = np.asarray(timestamps, dtype=np.int64)
     if curve.shape != ts.shape:
         raise ValueError(f"timestamps: expected {curve.size} timestamps, one per point of the curve, got {ts.size}")
-    drawdown = np.maximum.accumulate(np.maximum(curve, 0.0)) - curve  # as drawdowns(), without its durations
+    drawdown = drawdown_curve(curve)
     under = drawdown != 0.0
     if not under.any():
         return 0
