@@ -253,17 +253,16 @@ def accounts(run: Run, fills: FillTable, curve: Curve | None = None) -> Accounts
 def ledgers(run: Run, fills: FillTable, curve: Curve, books: Accounts) -> Ledgers:
     """Lay the ledger on the equity rows: average cost, realised and unrealised P&L per symbol and bar.
 
-    Vectorised: each symbol's per-fill values picked at every row with ``searchsorted``.
+    Vectorised: each symbol's per-fill values picked at every row by its count of fills before the row.
     """
     data = run.data
     n, n_sym = len(data), len(data.symbols)
-    bars = np.arange(n)
     side = _side(run)
     average_cost = np.zeros((n_sym, n))
     realised = np.zeros((n_sym, n))
     for s in range(n_sym):
         mine = fills.symbol == s
-        at = np.searchsorted(fills.bar[mine], bars, side=side)
+        at = _fills_before(fills.bar[mine], n, side)
         average_cost[s] = np.concatenate(([0.0], books.ledger.average_cost[mine]))[at]
         realised[s] = np.concatenate(([0.0], np.cumsum(books.ledger.realised[mine])))[at]
     multipliers = run.context.multipliers
