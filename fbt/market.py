@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from fbt.errors import DataError
 
-__all__ = ["FIELDS", "Bar", "BarData", "align"]
+__all__ = ["FIELDS", "Bar", "BarData", "align", "field_rows"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -167,6 +167,22 @@ def _field(field: str) -> int:
         raise DataError(f"unknown field {field!r}; expected one of {', '.join(FIELDS)}") from None
 
 
+def field_rows(columns: Mapping[str, FloatArray], *, out: FloatArray | None = None) -> FloatArray:
+    """One symbol's columns as a ``(len(FIELDS), n)`` array, the missing ones filled: open, high, low
+    and adj_close with the close, volume and open interest with 0 (``close`` is required).
+
+    >>> import numpy as np
+    >>> field_rows({"close": np.array([10.0, 11.0]), "volume": np.array([5.0, 6.0])})[:, 1].tolist()
+    [11.0, 11.0, 11.0, 11.0, 11.0, 6.0, 0.0]
+    """
+    close = columns["close"]
+    rows = np.empty((len(FIELDS), len(close))) if out is None else out
+    for f, name in enumerate(FIELDS):
+        given = columns.get(name)
+        rows[f] = given if given is not None else (0.0 if name in ("volume", "open_interest") else close)
+    return rows
+
+
 def align(
     per_symbol: Mapping[str, tuple[IntArray, Mapping[str, FloatArray]]],
     *,
@@ -202,8 +218,7 @@ def align(
     present = set().union(*(cols.keys() for _, cols in per_symbol.values()))
     if "close" not in present:
         raise DataError("close: expected a close column, got none")
-    # one array for every field, filled in place: a missing open/high/low/adj_close is the close,
-    # a missing volume or open interest 0 (NaN before the symbol's first bar, as every field)
+    # one array for every field, filled in place (NaN before a symbol's first bar, as every field)
     values = np.full((len(FIELDS), len(symbols), n), np.nan)
     arange = np.arange(n)
     for s, (ts, cols) in enumerate(per_symbol.values()):
@@ -211,12 +226,7 @@ def align(
             raise DataError(f"{symbols[s]}: close: expected a close column, got none")
         if len(ts) == n:  # a bar at every timestamp of the union: no filling needed
             real[s] = True
-            for f, name in enumerate(FIELDS):
-                src = cols.get(name)
-                if src is None:
-                    values[f, s] = cols["close"] if name not in ("volume", "open_interest") else 0.0
-                else:
-                    values[f, s] = src
+            field_rows(cols, out=values[:, s])
             continue
         pos = np.searchsorted(union, ts)
         real[s, pos] = True
@@ -225,14 +235,7 @@ def align(
         started = last >= 0
         # index into the symbol's own rows: how many real bars up to here, minus one
         own = np.cumsum(real[s]) - 1
-        for f, name in enumerate(FIELDS):
-            src = cols.get(name)
-            if src is None:
-                if name in ("volume", "open_interest"):
-                    values[f, s, started] = 0.0
-                    continue
-                src = cols["close"]
-            values[f, s, started] = np.asarray(src, dtype=np.float64)[own[started]]
+        values[:, s, started] = field_rows(cols)[:, own[started]]
     first = tuple(int(np.argmax(m)) if m.any() else n for m in real)
     return BarData(
         symbols=symbols,

@@ -37,11 +37,10 @@ from fbt.io.csv_reader import _block_problems, _read_block, _records
 from fbt.io.loaders import _bound, bars_from_frame, csv_layout, dir_sources
 from fbt.io.symbol_bars import FloatArray, IntArray, PathLike, SymbolBars
 from fbt.io.value import _show_label
-from fbt.market import FIELDS, BarData
+from fbt.market import FIELDS, BarData, field_rows
 
 __all__ = ["Chunks", "read_chunks"]
 
-_AMOUNTS = ("volume", "open_interest")
 _BUDGET = 1 << 25  # bytes of raw input buffered over all symbols
 _MIN_BLOCK, _MAX_BLOCK = 1 << 16, 1 << 23
 
@@ -56,13 +55,7 @@ class _Rows:
 
 
 def _rows(bars: SymbolBars) -> _Rows:
-    n = len(bars)
-    values = np.empty((len(FIELDS), n))
-    close = bars.columns["close"]
-    for f, name in enumerate(FIELDS):
-        given = bars.columns.get(name)
-        values[f] = given if given is not None else (0.0 if name in _AMOUNTS else close)
-    return _Rows(bars.timestamps, values, bars.has_time)
+    return _Rows(bars.timestamps, field_rows(bars.columns), bars.has_time)
 
 
 # --------------------------------------------------------------------------------------------------
