@@ -177,30 +177,25 @@ def _open_close(
     before = np.zeros(n)
     after = np.zeros(n)
     opens = np.zeros(n, dtype=bool)
+    entry = np.zeros(n, dtype=np.int64)  # for a closing fill: the fill that opened its trade
     for s in range(n_symbols):
         mine = np.flatnonzero(symbol == s)
         if not mine.size:
             continue
         held_after = np.add.accumulate(np.concatenate(([0.0], flow[mine])))  # the loop's running position
-        before[mine], after[mine] = held_after[:-1], held_after[1:]
-        opens[mine] = held_after[:-1] == 0.0
-        closes = ~opens[mine]
-        if (held_after[1:][closes] != 0.0).any() or (held_after[1:][~closes] == 0.0).any():
+        opening = held_after[:-1] == 0.0
+        if (held_after[1:][~opening] != 0.0).any():
             return None  # an add, a partial close or a reversal: the loop handles it
-        entries = mine[opens[mine]]
-        if entries.size - (mine.size - entries.size) not in (0, 1):
-            return None
+        # (an opening fill never ends flat: its quantity is positive; so opens and closes alternate)
+        before[mine], after[mine], opens[mine] = held_after[:-1], held_after[1:], opening
+        shut = np.flatnonzero(~opening)
+        entry[mine[shut]] = mine[shut - 1]
     close_at = np.flatnonzero(~opens)
-    # each close's entry: the symbol's previous fill (an open, since opens and closes alternate)
-    entry_of = np.empty(close_at.size, dtype=np.int64)
-    for s in range(n_symbols):
-        mine = np.flatnonzero(symbol == s)
-        shut = ~opens[mine]
-        entry_of[np.searchsorted(close_at, mine[shut])] = mine[np.flatnonzero(shut) - 1]
+    entry_of = entry[close_at]
     cost = np.where(opens, price, 0.0)
     entry_price = price[entry_of]
     side = np.where(before[close_at] > 0, 1.0, -1.0)
-    closed = -before[close_at] * sign[close_at]  # min(q, |held|) is |held| on a full close
+    closed = -before[close_at] * sign[close_at]  # min(q, |held|): |held|, which is exactly q on a full close
     realised_close = closed * (price[close_at] - entry_price) * side
     realised = np.zeros(n)
     realised[close_at] = realised_close
@@ -213,8 +208,7 @@ def _open_close(
         entry_price=(entered * entry_price) / entered,
         exit_price=(0.0 + closed * price[close_at]) / (0.0 + closed),
         pnl=0.0 + realised_close,
-        commission=commission[entry_of] + np.where(closed == quantity[close_at], commission[close_at],
-                                                   commission[close_at] * closed / quantity[close_at]),
+        commission=commission[entry_of] + commission[close_at],  # a full close: all of its commission
     )
     return Ledger(position=after, average_cost=cost, realised=realised), trades
 
