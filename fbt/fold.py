@@ -122,6 +122,10 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _one(state: Any) -> tuple[Any]:
+    return (state,)
+
+
 def _together(ctx: Context) -> Callable[[tuple[Any, ...], MarketEvent], tuple[tuple[Any, ...], list[Event]]]:
     """The market step of several strategies: each in turn (checked), their signals in strategy order."""
     steps = ctx.steps
@@ -212,6 +216,7 @@ def fold(
     # one strategy is stepped directly; several through one step that checks each in turn
     strategy_step: Callable[[Any, MarketEvent], Any] = ctx.steps[0] if single else _together(ctx)
     state: Any = world.strategies[0] if single else world.strategies
+    pack: Callable[[Any], tuple[Any, ...]] = _one if single else tuple  # the world's tuple of strategy states
     portfolio, broker = world.portfolio, world.broker
     pending = bool(broker.pending)  # kept with the broker: it changes only where the broker does
     chain = book_chain(ctx) if config.is_book else None
@@ -232,8 +237,7 @@ def fold(
                 set_index(market, i)
                 set_data(market, data)
                 if pending:  # the broker has work on this bar: take the general path
-                    world = World(market=market, strategies=(state,) if single else state, portfolio=portfolio,
-                                  broker=broker)
+                    world = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
                     world, handled = drain(step, world, (market,))
                     state = world.strategies[0] if single else world.strategies
                     portfolio, broker = world.portfolio, world.broker
@@ -259,8 +263,7 @@ def fold(
                     if chain is not None:
                         portfolio, handled = chain(portfolio, i, signals)
                     else:
-                        world = World(market=market, strategies=(state,) if single else state, portfolio=portfolio,
-                                      broker=broker)
+                        world = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
                         world, handled = drain(step, world, signals)
                         portfolio, broker = world.portfolio, world.broker
                         pending = bool(broker.pending)
@@ -270,8 +273,7 @@ def fold(
                     check_signals(ctx, 0, signals, market)
             i = stop
             if stop - 1 == next_checkpoint:
-                world = World(market=market, strategies=(state,) if single else state, portfolio=portfolio,
-                              broker=broker)
+                world = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
                 checkpoints.append((next_checkpoint, world))
                 next_checkpoint += every
             if progress is not None and stop & _PROGRESS_MASK == 0 and stop < n:
@@ -280,8 +282,7 @@ def fold(
                 gc.collect(0)  # a strategy that makes cyclic garbage still has it freed, a batch at a time
     if progress is not None:
         progress(n, n)
-    states = (state,) if single else state
-    final = World(market=market, strategies=tuple(states), portfolio=portfolio, broker=broker)
+    final = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
     return Run(
         data=data,
         config=config,
