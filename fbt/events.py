@@ -1,4 +1,5 @@
-"""Every event record: frozen, slotted, validated at the boundary.
+"""Every event record: frozen, slotted, validated at the boundary (the enums they hold, from
+:mod:`fbt.kinds`, are exported here too).
 
 Events are facts stamped with the *bar time* (integer nanoseconds since the epoch, the data's own
 label), never the wall clock, so the same inputs always give the same events.
@@ -11,13 +12,13 @@ label), never the wall clock, so the same inputs always give the same events.
 
 from __future__ import annotations
 
-import enum
 import math
 
 import attrs
 import numpy as np
 
 from fbt.errors import StrategyError
+from fbt.kinds import CancelReason, Direction, OrderType, RejectReason, SignalType, TimeInForce
 from fbt.market import FIELDS, Bar, BarData, FloatArray
 
 __all__ = [
@@ -37,90 +38,6 @@ __all__ = [
     "SignalType",
     "TimeInForce",
 ]
-
-
-class SignalType(enum.Enum):
-    """What a strategy advises: go long, go short, close the position, or cancel working orders.
-
-    ``CANCEL`` withdraws every working order for the symbol (outside book mode orders can wait at
-    the broker); ``EXIT`` does that too before it closes the position.
-    """
-
-    LONG = "LONG"
-    SHORT = "SHORT"
-    EXIT = "EXIT"
-    CANCEL = "CANCEL"
-
-
-class Direction(enum.Enum):
-    """The side of an order or a fill."""
-
-    BUY = "BUY"
-    SELL = "SELL"
-
-    @property
-    def sign(self) -> int:
-        """+1 for BUY, -1 for SELL."""
-        return 1 if self is Direction.BUY else -1
-
-
-class OrderType(enum.Enum):
-    """Order types. Book mode sends market orders only; the other types need a realistic execution.
-
-    - ``MKT`` market: fills when the broker next processes a bar (book: at once at ``adj_close``;
-      ``next-open``: at the next bar's open; ``next-close``: at the next bar's close);
-    - ``LMT`` limit at ``limit_price``: a buy fills at the limit or lower, a sell at the limit or higher;
-    - ``STP`` stop at ``stop_price``: becomes a market order once the price trades through the stop;
-    - ``STP_LMT`` stop-limit: becomes a limit order at ``limit_price`` once the stop is touched;
-    - ``MOO`` market-on-open and ``MOC`` market-on-close: at the next bar's open or close, whatever
-      the run's execution mode.
-    """
-
-    MKT = "MKT"
-    LMT = "LMT"
-    STP = "STP"
-    STP_LMT = "STP_LMT"
-    MOO = "MOO"
-    MOC = "MOC"
-
-
-class TimeInForce(enum.Enum):
-    """How long an unfilled order works: until cancelled, or for one trading day.
-
-    ``DAY`` orders expire at the first bar of a later calendar day (of the bar labels) than the
-    first bar they could fill on; with daily bars that is one bar.
-    """
-
-    GTC = "GTC"
-    DAY = "DAY"
-
-
-class RejectReason(enum.Enum):
-    """Why the broker or the portfolio refused an order (see :class:`OrderRejected`).
-
-    ``cash``, ``margin``, ``leverage``, ``position``, ``group``, ``short``: a risk check failed
-    (``fbt.models.risk``); ``sizing``: the sizing model could not size the entry (no price yet, too
-    little history, or a size that rounds to zero units); ``volume``: book mode cannot price a fill
-    with a volume-based slippage model on a bar without volume.
-    """
-
-    CASH = "cash"
-    MARGIN = "margin"
-    LEVERAGE = "leverage"
-    POSITION = "position"
-    GROUP = "group"
-    SHORT = "short"
-    SIZING = "sizing"
-    VOLUME = "volume"
-
-
-class CancelReason(enum.Enum):
-    """Why a working order stopped working without filling in full (see :class:`OrderCancelled`)."""
-
-    REQUESTED = "requested"
-    EXPIRED = "expired"
-    OCO = "oco"
-    PARENT = "parent"
 
 
 def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
