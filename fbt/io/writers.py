@@ -114,9 +114,7 @@ def write_csv(path: str | os.PathLike[str], header: Sequence[str], columns: Iter
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write((",".join(header) + "\n").encode())
-            _rows(fh, columns)
+        write_rows(tmp, columns, header=header)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
