@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import fbt
-from fbt.fold import fold
-from fbt.strategies import moving_average_crossover
+from fbt.kernel.loop import fold
+from fbt.sample.strategies import moving_average_crossover
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def bench(n_bars: int, n_symbols: int, repeat: int) -> None:
         folder = Path(tmp)
         (folder / "data").mkdir()
         write_csv(data, folder / "data")
-        cmd = [sys.executable, "-m", "fbt.cli", "run", "fbt.strategies:moving_average_crossover",
+        cmd = [sys.executable, "-m", "fbt.cli", "run", "fbt.sample.strategies:moving_average_crossover",
                "--data", str(folder / "data"), "--param", "short_window=5", "--param", "long_window=20",
                "--out", str(folder / "out")]
         env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -24,7 +24,7 @@ from bench_core import minute_bars
 
 import fbt
 from fbt.journal import data_fingerprint, read_journal, write_journal
-from fbt.strategies import moving_average_crossover
+from fbt.sample.strategies import moving_average_crossover
 
 
 def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]

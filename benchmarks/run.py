@@ -22,7 +22,7 @@ The engines, all the book's crossover (SMA 5/20 of the close, the mean of the av
 fewer exist; OUT/IN latch; 100 units at the same bar's close; IB seed commission; no cash check):
 
 - fbt: in process, ``fbt.load_dir`` + ``fbt.run`` (CSV to statistics), and the fold alone
-  (``fbt.fold.fold`` on loaded data); whole process, ``python -m fbt.cli run ... --out DIR``;
+  (``fbt.kernel.loop.fold`` on loaded data); whole process, ``python -m fbt.cli run ... --out DIR``;
 - numpy (``benchmarks/ref_numpy.py``): in process, ``pd.read_csv`` + the vectorised rules, and the
   rules alone; whole process, the same module run as a script;
 - backtrader (``benchmarks/ref_backtrader.py``, the ``bench`` extra; skipped when not importable):
@@ -57,8 +57,8 @@ import numpy as np
 import pandas as pd
 
 import fbt
-from fbt.fold import fold
-from fbt.strategies import moving_average_crossover
+from fbt.kernel.loop import fold
+from fbt.sample.strategies import moving_average_crossover
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -251,7 +251,7 @@ def same_equity(label: str, a_name: str, a: float, b_name: str, b: float) -> boo
 
 # ------------------------------------------------------------------------------------------- engines
 def crossover_cli(data_dir: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "fbt.cli", "run", "fbt.strategies:moving_average_crossover", "--data",
+    return [sys.executable, "-m", "fbt.cli", "run", "fbt.sample.strategies:moving_average_crossover", "--data",
             str(data_dir), "--param", f"short_window={SHORT}", "--param", f"long_window={LONG}", "--out", str(out)]
 
 
@@ -330,9 +330,9 @@ def compare(args: argparse.Namespace, tmp: Path) -> bool:
     rows.append(row("  fbt.load_dir part (CSV -> BarData)", n, t_load, None, None))
     rows.append(row("  fbt.run alone (loaded data -> results in memory)", n, t_run, None, None))
     t_write, _ = timed(lambda: result.write(tmp / "out-in-process"), rep)
-    t_start, rss_start, _ = processes([sys.executable, "-c", "import fbt.cli"], rep)
+    t_start, rss_start, _ = processes([sys.executable, "-c", "import fbt.cli.app"], rep)
     rows.append(row("  fbt Result.write (the CLI's output files)", n, t_write, None, None))
-    rows.append(row("  start-up: python -c 'import fbt.cli'", 0, None, t_start, rss_start))
+    rows.append(row("  start-up: python -c 'import fbt.cli.app'", 0, None, t_start, rss_start))
 
     # numpy
     for w in (SHORT, LONG):

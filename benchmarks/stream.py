@@ -9,7 +9,7 @@ million bars at a time and appended to one ``SYN.csv``, each piece continuing th
 price and clock, so the generator's memory does not grow with the size. Each run is a
 subprocess::
 
-    python -m fbt.cli run fbt.strategies:moving_average_crossover --data DIR \\
+    python -m fbt.cli run fbt.sample.strategies:moving_average_crossover --data DIR \\
         --param short_window=5 --param long_window=20 --stream --out OUT --quiet
 
 timed on the wall clock; "peak RSS" is the child's ``ru_maxrss`` (interpreter and libraries
@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE))
 from run import MINUTE_NS, SEED, generate, write_csv  # noqa: E402
 
 PIECE = 1_000_000
-COMMAND = ["-m", "fbt.cli", "run", "fbt.strategies:moving_average_crossover", "--param", "short_window=5",
+COMMAND = ["-m", "fbt.cli", "run", "fbt.sample.strategies:moving_average_crossover", "--param", "short_window=5",
            "--param", "long_window=20", "--quiet"]
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 import fbt
-from fbt.events import MarketEvent, SignalEvent, SignalType
+from fbt.core.events import MarketEvent, SignalEvent, SignalType
 
 STRATEGY_ID = "trailing_stop"
 

@@ -1,6 +1,6 @@
 """The book's moving-average crossover (chapter 15) — the strategy behind ``fbt demo``.
 
-Its implementation ships with fbt as :func:`fbt.strategies.moving_average_crossover` (read it
+Its implementation ships with fbt as :func:`fbt.sample.strategies.moving_average_crossover` (read it
 there: one ``build`` computing the two SMAs up front, one pure ``step`` per bar). This file names
 it for the command line, exactly as the book's examples are run:
 
@@ -11,6 +11,6 @@ it for the command line, exactly as the book's examples are run:
         --param short_window=5 --param long_window=20
 """
 
-from fbt.strategies import moving_average_crossover
+from fbt.sample.strategies import moving_average_crossover
 
 __all__ = ["moving_average_crossover"]

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 import fbt
-from fbt.strategy import StepFunction
+from fbt.core.strategy import StepFunction
 
 __all__ = ["pairs_zscore", "spread_zscores"]
 

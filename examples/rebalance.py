@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 import fbt
-from fbt.strategy import StepFunction
+from fbt.core.strategy import StepFunction
 
 __all__ = ["parse_weights", "rebalance"]
 

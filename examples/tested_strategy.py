@@ -7,8 +7,8 @@ bars. Both channels are computed once, up front, and causally: the value at bar 
 
 Run it like any strategy:
 
-    fbt run examples/tested_strategy.py:channel_breakout --data fbt/sample_data --param lookback=30
-    fbt check-lookahead examples/tested_strategy.py:channel_breakout --data fbt/sample_data
+    fbt run examples/tested_strategy.py:channel_breakout --data fbt/sample/bars --param lookback=30
+    fbt check-lookahead examples/tested_strategy.py:channel_breakout --data fbt/sample/bars
 
 Test it (hypothesis draws the data; each law is one line):
 
@@ -104,7 +104,7 @@ def test_accounting(data: fbt.BarData, config: fbt.Config) -> None:
 
 
 def test_trades_on_the_sample_data() -> None:
-    from fbt.sample import sample_dir
+    from fbt.sample.data import sample_dir
 
     result = fbt.run(channel_breakout(30), fbt.load_dir(sample_dir()))
     assert result.statistics["fills"] > 10

@@ -8,11 +8,12 @@ bar stream through them, faithful to the event-driven engine of the book it foll
 True
 """
 
-from fbt.backtest import Result, run
-from fbt.config import Config
-from fbt.debug import Frame, break_at, has_event, walk
-from fbt.errors import ConfigError, DataError, FbtError, StrategyError
-from fbt.events import (
+from fbt.audit import Diff, diff, replay
+from fbt.audit.debug import Frame, break_at, has_event, walk
+from fbt.audit.lookahead import LookaheadReport, check_lookahead
+from fbt.backtest.result import Result, run
+from fbt.core.errors import ConfigError, DataError, FbtError, StrategyError
+from fbt.core.events import (
     CancelReason,
     Direction,
     FillEvent,
@@ -28,13 +29,15 @@ from fbt.events import (
     SignalType,
     TimeInForce,
 )
-from fbt.fold import BarStep, Run, fold, scan
-from fbt.indicators import rolling_mean
+from fbt.core.indicators import rolling_mean
+from fbt.core.market import Bar, BarData
+from fbt.core.state import Broker, Portfolio, Working, World
+from fbt.core.strategy import Strategy, strategy
 from fbt.io.loaders import DataWarning, load, load_dir
 from fbt.io.sql import ingest, load_sql
 from fbt.journal import Fingerprints, Journal, JournalError, fingerprints, read_journal, write_journal
-from fbt.lookahead import LookaheadReport, check_lookahead
-from fbt.market import Bar, BarData
+from fbt.kernel.config import Config
+from fbt.kernel.loop import BarStep, Run, fold, scan
 from fbt.models.commission import (
     IBFixed,
     IBTiered,
@@ -50,16 +53,12 @@ from fbt.models.instrument import Instrument
 from fbt.models.risk import Group, Risk
 from fbt.models.sizing import FixedCash, FixedQuantity, Kelly, PercentOfEquity, TargetWeight, VolatilityTarget
 from fbt.models.slippage import FixedBps, HalfSpread, SquareRootImpact, VolumeShare
-from fbt.replay import Diff, diff, replay
 from fbt.report import write_report
-from fbt.state import Broker, Portfolio, Working, World
-from fbt.stats import detect_frequency, drawdowns, sharpe_ratio
-from fbt.strategy import Strategy, strategy
+from fbt.research.sweep import Grid, grid, grid_points, grid_random, sweep
+from fbt.research.walkforward import WalkForward, walk_forward
+from fbt.results.stats import detect_frequency, drawdowns, sharpe_ratio
 from fbt.stream import StreamResult, read_chunks, run_stream
-from fbt.sweep import Grid, grid, grid_points, grid_random, sweep
-from fbt.walkforward import WalkForward, walk_forward
-
-__version__ = "0.1.0"
+from fbt.version import __version__ as __version__
 
 __all__ = [
     "Bar",

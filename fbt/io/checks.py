@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fbt.io.column import _AMOUNTS, _DAY_NS, _HUMAN, _MAX_SHOWN, _PRICES
+from fbt.core.units import NS_PER_DAY
+from fbt.io.column import _AMOUNTS, _HUMAN, _MAX_SHOWN, _PRICES
 from fbt.io.symbol_bars import BoolArray, FloatArray, IntArray, SymbolBars
 from fbt.io.value import _Stamps
 
@@ -53,7 +54,7 @@ def _check(
     ts = stamps.ns[good]
     if ts.size > 1:
         step = np.diff(ts)
-        show_time = bool((ts % _DAY_NS).any()) or "time" in display
+        show_time = bool((ts % NS_PER_DAY).any()) or "time" in display
 
         def label(v: int) -> str:
             stamp = pd.Timestamp(v)
@@ -155,7 +156,7 @@ def _bars(
 ) -> SymbolBars:
     """Build the record; ``copy=False`` when the arrays are our own (freshly parsed), not a caller's."""
     ns = np.ascontiguousarray(stamps.ns, dtype=np.int64)
-    has_time = time_column or bool((ns % _DAY_NS).any())
+    has_time = time_column or bool((ns % NS_PER_DAY).any())
     columns = {
         f: _readonly(np.array(values[f], dtype=np.float64, copy=True if copy else None))
         for f in _HUMAN

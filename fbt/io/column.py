@@ -10,9 +10,8 @@ from typing import Final
 import attrs
 import numpy as np
 
-from fbt.errors import DataError
+from fbt.core.errors import DataError
 
-_DAY_NS: Final = 86_400 * 1_000_000_000
 _NAT: Final = np.iinfo(np.int64).min
 _MAX_SHOWN: Final = 10
 _CHUNK: Final = 1 << 23

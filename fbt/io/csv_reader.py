@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fbt.errors import DataError
+from fbt.core.errors import DataError
 from fbt.io.checks import _bars, _check, _finish, _lines
 from fbt.io.column import _CHUNK, _MAX_SHOWN, _TIME_OF_DAY, _display, _Layout
 from fbt.io.symbol_bars import BoolArray, FloatArray, SymbolBars
@@ -35,7 +35,7 @@ def _head(path: str) -> bytes:
     return data
 
 
-def _records(data: bytes | str, source: str) -> Iterator[tuple[int, list[str]]]:
+def csv_records(data: bytes | str, source: str) -> Iterator[tuple[int, list[str]]]:
     """Yield (first line, fields) of each CSV record that pandas does not skip as blank.
 
     Like pandas, a line of nothing but whitespace is blank, while a line holding ``""`` is a record.
@@ -67,7 +67,7 @@ def _records(data: bytes | str, source: str) -> Iterator[tuple[int, list[str]]]:
 
 def _first_records(head: bytes, source: str) -> tuple[int, list[str], int, list[str]]:
     found: list[tuple[int, list[str]]] = []
-    for item in _records(head, source):
+    for item in csv_records(head, source):
         found.append(item)
         if len(found) == 2:
             break
@@ -121,7 +121,7 @@ def _read_fast(path: str, layout: _Layout, *, trust_widths: bool = False) -> Sym
     return _frame_bars(frame, layout, path)
 
 
-def _read_block(data: bytes, layout: _Layout, source: str, *, skip: int = 0,
+def read_block(data: bytes, layout: _Layout, source: str, *, skip: int = 0,
                 trust_widths: bool = False) -> SymbolBars | None:
     """Read a block of data rows (no header line) as :func:`_read_fast` reads a file; None when in doubt.
 
@@ -173,11 +173,11 @@ def _scan(data: bytes, source: str) -> tuple[list[int], list[list[str]]]:
         physical = data.decode("utf-8-sig", errors="replace").replace("\r\n", "\n").split("\n")
         keep = [i for i, text in enumerate(physical) if text.strip()][1:]
         return [i + 1 for i in keep], [physical[i].split(",") for i in keep]
-    records = list(_records(data, source))[1:]
+    records = list(csv_records(data, source))[1:]
     return [line for line, _ in records], [fields for _, fields in records]
 
 
-def _block_problems(path: str, layout: _Layout, data: bytes, line_of: Callable[[int], int]) -> list[str]:
+def block_problems(path: str, layout: _Layout, data: bytes, line_of: Callable[[int], int]) -> list[str]:
     """The slow path on a block (``data`` starts with the header line): ``line_of`` maps its lines to the file's."""
     with _no_gc():
         lines, rows = _scan(data, path)

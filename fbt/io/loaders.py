@@ -2,7 +2,7 @@
 
 :func:`read_bars` reads one CSV file and :func:`bars_from_frame` one DataFrame into a
 :class:`SymbolBars` record; :func:`load` and :func:`load_dir` read several symbols and align them on
-the union of their timestamps (:func:`fbt.market.align`).
+the union of their timestamps (:func:`fbt.core.market.align`).
 
 Columns are matched by header name, ignoring case, spaces and underscores: a date column (``Date``,
 ``Datetime``, ``Timestamp``, ``Time`` when it is the only one, or an unnamed first column), an
@@ -14,7 +14,7 @@ Timestamps are the data's own labels as int64 nanoseconds: nothing is shifted an
 invented. A label written with a UTC offset (``2024-01-02T09:30:00+01:00``) is converted to UTC and
 the zone dropped.
 
-Every problem is a :class:`~fbt.errors.DataError` whose message reads ``PATH:ROW: COLUMN: expected X,
+Every problem is a :class:`~fbt.core.errors.DataError` whose message reads ``PATH:ROW: COLUMN: expected X,
 got Y`` (``ROW`` is the 1-based line of the file, the header being line 1) or ``PATH: ...`` for the
 whole file. Where several rows are bad, the message has one line per problem, the first problem
 first, at most ten, then ``... and N more``.
@@ -25,7 +25,7 @@ first, at most ten, then ``... and N more``.
 >>> read_bars(path)
 Traceback (most recent call last):
 ...
-fbt.errors.DataError: ...ABC.csv:3: Close: expected a positive finite price, got '-1'
+fbt.core.errors.DataError: ...ABC.csv:3: Close: expected a positive finite price, got '-1'
 """
 
 from __future__ import annotations
@@ -40,14 +40,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fbt.errors import ConfigError, DataError
+from fbt.core.errors import ConfigError, DataError
+from fbt.core.market import BarData, align
+from fbt.core.units import NS_PER_DAY
 from fbt.io.checks import _bars, _check, _message, _readonly
-from fbt.io.column import _DATE_NAMES, _DAY_NS, DataWarning, _display, _Layout, _match, _norm, _warn_ignored
-from fbt.io.csv_reader import _first_records, _head, _read_fast, _read_slow, _records, _width_message
+from fbt.io.column import _DATE_NAMES, DataWarning, _display, _Layout, _match, _norm, _warn_ignored
+from fbt.io.csv_reader import _first_records, _head, _read_fast, _read_slow, _width_message, csv_records
 from fbt.io.symbol_bars import BoolArray, FloatArray, PathLike, SymbolBars
 from fbt.io.symbol_bars import Source as Source
-from fbt.io.value import _dates_of, _numbers, _show, _show_label, _UnknownLayout
-from fbt.market import BarData, align
+from fbt.io.value import _dates_of, _numbers, _show, _UnknownLayout, show_label
 
 __all__ = ["DataWarning", "SymbolBars", "bars_from_frame", "csv_layout", "dir_sources", "load", "load_dir",
            "read_bars"]
@@ -60,7 +61,7 @@ __all__ = ["DataWarning", "SymbolBars", "bars_from_frame", "csv_layout", "dir_so
 def read_bars(path: PathLike) -> SymbolBars:
     """Read one CSV file of bars, checking every row.
 
-    Raises :class:`~fbt.errors.DataError` for a missing or empty file, a header that does not match
+    Raises :class:`~fbt.core.errors.DataError` for a missing or empty file, a header that does not match
     the rows, a missing ``Close`` or date column, and any bad row (unparseable date, duplicate or
     out-of-order timestamp, missing, non-positive or infinite price, negative volume, high below
     low, text that is not a number). Columns that are not bar fields are ignored with one
@@ -84,7 +85,7 @@ def read_bars(path: PathLike) -> SymbolBars:
         return bars
     if failure is not None and "EOF inside string" in str(failure):
         with open(source, "rb") as fh:
-            last = max((line for line, _ in _records(fh.read(), source)), default=1)
+            last = max((line for line, _ in csv_records(fh.read(), source)), default=1)
         raise DataError(
             f"{source}:{last}: expected a closing quote for the field opened here, got the end of the file"
         )
@@ -171,7 +172,7 @@ def bars_from_frame(frame: pd.DataFrame, source: str = "<DataFrame>", *, first_r
     labels = index
 
     def where(pos: int) -> str:
-        return f"{source}:{pos + first_row} (index {_show_label(labels[pos])})"
+        return f"{source}:{pos + first_row} (index {show_label(labels[pos])})"
 
     try:
         if layout.date is None:
@@ -218,7 +219,7 @@ def load(
     ``start`` and ``end`` (anything :class:`pandas.Timestamp` accepts; ``None`` for no limit) keep
     only the bars inside the range, both ends included; an ``end`` given as a plain date
     (``"2014-12-31"`` or a :class:`datetime.date`) includes that whole day. A symbol with no bar in
-    the range is a :class:`~fbt.errors.DataError`. The result's ``time_format`` is ``"date"`` when no
+    the range is a :class:`~fbt.core.errors.DataError`. The result's ``time_format`` is ``"date"`` when no
     source has a time of day, else ``"datetime"``.
 
     >>> import pandas as pd
@@ -230,8 +231,8 @@ def load(
     """
     if not sources:
         raise DataError("load: expected at least one symbol, got none")
-    lo = _bound(start, "start", end=False)
-    hi = _bound(end, "end", end=True)
+    lo = time_bound(start, "start", end=False)
+    hi = time_bound(end, "end", end=True)
     per_symbol: dict[str, SymbolBars] = {}
     for symbol, src in sources.items():
         name = f"<DataFrame {symbol}>"
@@ -334,7 +335,7 @@ def _read_source(src: Source, name: str) -> SymbolBars:
 # Date ranges and listings
 
 
-def _bound(value: Any, name: str, *, end: bool) -> int | None:
+def time_bound(value: Any, name: str, *, end: bool) -> int | None:
     if value is None:
         return None
     try:
@@ -349,7 +350,7 @@ def _bound(value: Any, name: str, *, end: bool) -> int | None:
     whole_day = (isinstance(value, date) and not isinstance(value, datetime)) or (
         isinstance(value, str) and re.fullmatch(r"\s*\d{4}-?\d{2}-?\d{2}\s*", value) is not None
     )
-    return ns + _DAY_NS - 1 if end and whole_day else ns
+    return ns + NS_PER_DAY - 1 if end and whole_day else ns
 
 
 def _cut(bars: SymbolBars, lo: int | None, hi: int | None, start: Any, end: Any) -> SymbolBars:
@@ -359,7 +360,7 @@ def _cut(bars: SymbolBars, lo: int | None, hi: int | None, start: Any, end: Any)
     i = 0 if lo is None else int(np.searchsorted(ts, lo, side="left"))
     j = len(ts) if hi is None else int(np.searchsorted(ts, hi, side="right"))
     if i >= j:
-        span = f"{_show_label(pd.Timestamp(int(ts[0])))} .. {_show_label(pd.Timestamp(int(ts[-1])))}"
+        span = f"{show_label(pd.Timestamp(int(ts[0])))} .. {show_label(pd.Timestamp(int(ts[-1])))}"
         raise DataError(
             f"{bars.source}: expected bars from {start if start is not None else 'the start'} "
             f"to {end if end is not None else 'the end'}, got none (the data runs {span})"

@@ -25,14 +25,14 @@ import os
 
 import pandas as pd
 
-from fbt.errors import ConfigError, DataError
+from fbt.core.errors import ConfigError, DataError
 from fbt.io.loaders import SymbolBars, bars_from_frame
 
 __all__ = ["read_parquet", "require_pyarrow"]
 
 
 def require_pyarrow() -> None:
-    """Raise :class:`~fbt.errors.ConfigError` with the install hint when pyarrow is missing."""
+    """Raise :class:`~fbt.core.errors.ConfigError` with the install hint when pyarrow is missing."""
     try:
         import pyarrow  # type: ignore[import-untyped,unused-ignore]  # noqa: F401  (no type stubs)
     except ImportError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fbt.errors import ConfigError
+from fbt.core.errors import ConfigError
 
 __all__ = ["symbol_files"]
 

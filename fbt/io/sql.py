@@ -58,10 +58,10 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from fbt.errors import ConfigError, DataError
+from fbt.core.errors import ConfigError, DataError
+from fbt.core.market import BarData
 from fbt.io.loaders import Source, SymbolBars, bars_from_frame, load
-from fbt.market import BarData
-from fbt.progress import ProgressCallback
+from fbt.io.progress import ProgressCallback
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
@@ -374,7 +374,7 @@ def load_sql(
     """Load symbols (default: all, sorted) from the securities master at ``url``, aligned as :func:`fbt.load`.
 
     ``start`` and ``end`` are as in :func:`fbt.load` (both ends included; a plain-date ``end`` takes
-    that whole day); a symbol with no bar in the range is a :class:`~fbt.errors.DataError`.
+    that whole day); a symbol with no bar in the range is a :class:`~fbt.core.errors.DataError`.
     """
     sa = _sa()
     if isinstance(symbols, str):

@@ -27,7 +27,7 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _show_label(label: object) -> str:
+def show_label(label: object) -> str:
     if isinstance(label, pd.Timestamp) and not pd.isna(label):
         return label.strftime("%Y-%m-%d") if label == label.normalize() else str(label)
     return str(label)

@@ -19,10 +19,11 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
+from fbt.core.units import NS_PER_DAY
+
 __all__ = ["format_floats", "format_timestamps", "is_whole", "join_parts", "write_csv", "write_json",
            "write_rows"]
 
-_NS_PER_DAY = 86_400 * 10**9
 _FEW = 4_096
 _BLOCK = 1 << 16
 
@@ -48,12 +49,12 @@ def format_timestamps(timestamps: npt.NDArray[np.int64], time_format: str) -> li
     else:
         unit = "ns"
     # format each distinct day and each distinct time of day once, then pair them up
-    day = ts // _NS_PER_DAY
+    day = ts // NS_PER_DAY
     days, day_of = np.unique(day, return_inverse=True)
     dates = np.datetime_as_string(days.astype("datetime64[D]"))
     if unit == "D":
         return dates[day_of].tolist()  # type: ignore[no-any-return]
-    times, time_of = np.unique(ts - day * _NS_PER_DAY, return_inverse=True)
+    times, time_of = np.unique(ts - day * NS_PER_DAY, return_inverse=True)
     clock_text = np.datetime_as_string(times.astype("datetime64[ns]"), unit=unit).tolist()  # type: ignore[call-overload]
     clock = [t[10:].replace("T", " ") for t in clock_text]
     on: list[str] = dates.tolist()

@@ -12,7 +12,7 @@ same bytes:
   "type": "SignalEvent", "fields": {...}}``. ``seq`` counts the events from 0 and is their id;
   ``bar`` is the index of the bar whose queue handled the event; ``fields`` are the record's attrs
   fields, enums by value, a record inside a field as ``{"type": NAME, "fields": {...}}``. Every
-  record type of :mod:`fbt.events` is journalled this way, looked up by class name, so new event
+  record type of :mod:`fbt.core.events` is journalled this way, looked up by class name, so new event
   types need no change here;
 - market events of a backtest are journalled **by reference**: the header's data fingerprint and
   each event's bar index name them. A live session journals its bars **inline**, one market line

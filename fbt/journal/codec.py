@@ -17,9 +17,9 @@ from typing import Any, Final
 import attrs
 import numpy as np
 
-import fbt.events
-from fbt.errors import FbtError
-from fbt.events import MarketEvent
+import fbt.core.events
+from fbt.core.errors import FbtError
+from fbt.core.events import MarketEvent
 
 #: The ``format`` of every journal header.
 FORMAT: Final = "fbt-journal"
@@ -102,7 +102,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def encode_record(record: object) -> dict[str, object]:
     """Return a record as plain data: ``{"type": CLASS NAME, "fields": {FIELD: VALUE}}``, enums by value.
 
-    >>> from fbt.events import SignalEvent, SignalType
+    >>> from fbt.core.events import SignalEvent, SignalType
     >>> plain = encode_record(SignalEvent(timestamp=5, strategy_id="s", symbol="A", signal_type=SignalType.LONG))
     >>> plain["type"], plain["fields"]["signal_type"], plain["fields"]["strength"]
     ('SignalEvent', 'LONG', 1.0)
@@ -207,18 +207,18 @@ def _line_encoder(cls: type) -> Callable[[int, int, Any], str]:
 
 
 def event_types() -> dict[str, type]:
-    """Return every event record type of :mod:`fbt.events` by class name (the market event aside).
+    """Return every event record type of :mod:`fbt.core.events` by class name (the market event aside).
 
     The registry is read from the module each time, so event types added there are found.
 
     >>> {"SignalEvent", "OrderEvent", "FillEvent"} <= set(event_types())
     True
     """
-    exported = set(getattr(fbt.events, "__all__", ()))
+    exported = set(getattr(fbt.core.events, "__all__", ()))
     found: dict[str, type] = {}
-    for name, obj in vars(fbt.events).items():
+    for name, obj in vars(fbt.core.events).items():
         if (isinstance(obj, type) and attrs.has(obj) and obj is not MarketEvent
-                and (obj.__module__ == fbt.events.__name__ or name in exported)):
+                and (obj.__module__ == fbt.core.events.__name__ or name in exported)):
             found[obj.__name__] = obj
     return found
 
@@ -226,7 +226,7 @@ def event_types() -> dict[str, type]:
 def decode_record(plain: object, registry: Mapping[str, type] | None = None) -> object:
     """Rebuild a record from :func:`encode_record`'s plain data; any problem is a JournalError.
 
-    >>> from fbt.events import SignalEvent, SignalType
+    >>> from fbt.core.events import SignalEvent, SignalType
     >>> s = SignalEvent(timestamp=5, strategy_id="s", symbol="A", signal_type=SignalType.LONG)
     >>> decode_record(encode_record(s)) == s
     True

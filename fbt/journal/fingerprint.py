@@ -13,12 +13,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from fbt.config import Config
-from fbt.fold import Run
+from fbt.core.market import FIELDS, BarData
+from fbt.core.strategy import Strategy
 from fbt.journal.codec import _ADDRESS, _EXACT, JournalError, _event_line, _plain, _sha256, canonical_json
 from fbt.journal.record import Fingerprints, JournalHeader
-from fbt.market import FIELDS, BarData
-from fbt.strategy import Strategy
+from fbt.kernel.config import Config
+from fbt.kernel.loop import Run
+from fbt.version import __version__
 
 # --- fingerprints -------------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ def config_text(config: Config) -> str:
     return canonical_json({a.name: _identity(getattr(config, a.name)) for a in attrs.fields(type(config))})
 
 
-def _input_hash(data: str | None, strategies: Sequence[str], config: str) -> str:
+def input_hash(data: str | None, strategies: Sequence[str], config: str) -> str:
     return _sha256(canonical_json({"config": json.loads(config), "data": data,
                                    "strategies": [json.loads(s) for s in strategies]}))
 
@@ -114,14 +115,14 @@ def input_fingerprint(strategies: Strategy[Any] | Sequence[Strategy[Any]], data:
     >>> import numpy as np, fbt
     >>> data = BarData.from_columns(symbols=("A",), timestamps=np.arange(3, dtype=np.int64),
     ...                             columns={"close": np.array([[1.0, 2.0, 3.0]])})
-    >>> from fbt.strategies import moving_average_crossover as mac
+    >>> from fbt.sample.strategies import moving_average_crossover as mac
     >>> input_fingerprint(mac(2, 3), data) == input_fingerprint(mac(2, 3), data, Config())
     True
     >>> input_fingerprint(mac(2, 3), data) == input_fingerprint(mac(2, 4), data)
     False
     """
     chosen = (strategies,) if isinstance(strategies, Strategy) else tuple(strategies)
-    return _input_hash(data_fingerprint(data), [strategy_text(s) for s in chosen], config_text(config or Config()))
+    return input_hash(data_fingerprint(data), [strategy_text(s) for s in chosen], config_text(config or Config()))
 
 
 def as_run(source: object) -> Run:
@@ -130,7 +131,7 @@ def as_run(source: object) -> Run:
     inner = getattr(source, "run", None)
     if isinstance(inner, Run):
         return inner
-    raise JournalError(f"expected an fbt.Result or fbt.fold.Run, got {type(source).__name__}")
+    raise JournalError(f"expected an fbt.Result or fbt.kernel.loop.Run, got {type(source).__name__}")
 
 
 def _header_for(run: Run, market: str) -> JournalHeader:
@@ -141,7 +142,7 @@ def _header_for(run: Run, market: str) -> JournalHeader:
     data = data_fingerprint(run.data)
     return JournalHeader(
         fbt_version=fbt_version(),
-        input_fingerprint=_input_hash(data, strategies, config),
+        input_fingerprint=input_hash(data, strategies, config),
         data_fingerprint=data,
         n_bars=len(run.data),
         symbols=run.data.symbols,
@@ -153,9 +154,7 @@ def _header_for(run: Run, market: str) -> JournalHeader:
 
 
 def fbt_version() -> str:
-    import fbt  # the package facade is complete by the time a journal is written
-
-    return str(fbt.__version__)
+    return __version__
 
 
 def remember_fingerprints(run: Run, prints: Fingerprints) -> None:
@@ -169,7 +168,7 @@ def fingerprints(source: object) -> Fingerprints:
     >>> import numpy as np, fbt
     >>> data = BarData.from_columns(symbols=("A",), timestamps=np.arange(30, dtype=np.int64),
     ...                             columns={"close": 10.0 + np.sin(np.arange(30.0)).reshape(1, 30)})
-    >>> from fbt.strategies import moving_average_crossover as mac
+    >>> from fbt.sample.strategies import moving_average_crossover as mac
     >>> a, b = fbt.run(mac(2, 5), data), fbt.run(mac(2, 5), data)
     >>> fingerprints(a) == fingerprints(b)
     True

@@ -11,12 +11,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from fbt.events import Event
+from fbt.core.events import Event
+from fbt.core.market import FIELDS, BarData
 from fbt.journal.codec import JournalError, canonical_json, encode_record
 from fbt.journal.fingerprint import _header_for, as_run, fingerprints
 from fbt.journal.record import Entry, JournalHeader, MarketRecord
 from fbt.journal.writer import JournalWriter
-from fbt.market import FIELDS, BarData
 
 
 @attrs.frozen(eq=False, kw_only=True)

@@ -13,7 +13,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from fbt.events import Event
+from fbt.core.events import Event
+from fbt.core.market import FIELDS, Bar
 from fbt.journal.codec import (
     _DECODER,
     _EVENT_KEYS,
@@ -34,10 +35,9 @@ from fbt.journal.codec import (
     canonical_json,
     event_types,
 )
-from fbt.journal.fingerprint import _input_hash, fbt_version
+from fbt.journal.fingerprint import fbt_version, input_hash
 from fbt.journal.log import Journal
 from fbt.journal.record import JournalHeader, MarketRecord
-from fbt.market import FIELDS, Bar
 
 # --- reading ------------------------------------------------------------------------------------
 
@@ -206,7 +206,7 @@ def _parse_header(obj: dict[str, Any], fail: Callable[[int, str], JournalError])
     if header.market not in ("reference", "inline"):
         raise fail(1, f"header: market: expected 'reference' or 'inline', got {header.market!r}")
     if (header.input_fingerprint is not None and header.data_fingerprint is not None
-            and _input_hash(header.data_fingerprint, header.strategies, header.config) != header.input_fingerprint):
+            and input_hash(header.data_fingerprint, header.strategies, header.config) != header.input_fingerprint):
         raise fail(1, "header: the input fingerprint does not match the data, strategies and configuration it names "
                       "(the header was edited)")
     return header

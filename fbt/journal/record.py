@@ -8,9 +8,9 @@ from typing import Any
 
 import attrs
 
-from fbt.events import Event
+from fbt.core.events import Event
+from fbt.core.market import Bar
 from fbt.journal.codec import FORMAT, FORMAT_VERSION, canonical_json
-from fbt.market import Bar
 
 # --- records ------------------------------------------------------------------------------------
 

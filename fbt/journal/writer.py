@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from fbt.events import Event
+from fbt.core.events import Event
+from fbt.core.market import FIELDS, Bar, BarData
 from fbt.journal.codec import JOURNAL_FILE, JournalError, _event_line, canonical_json
 from fbt.journal.fingerprint import _RUN_FINGERPRINTS, _header_for, as_run
 from fbt.journal.record import Fingerprints, JournalHeader, MarketRecord
-from fbt.market import FIELDS, Bar, BarData
 
 #: How many events :meth:`JournalWriter.extend` encodes, writes and hashes at a time.
 _BATCH = 1 << 14

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import attrs
 
-from fbt.errors import ConfigError
+from fbt.core.errors import ConfigError
 
 __all__ = [
     "IB_SEED_MINIMUM",

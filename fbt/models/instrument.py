@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from fbt.errors import ConfigError
+from fbt.core.errors import ConfigError
 
 __all__ = ["Instrument", "Instruments", "instruments_of", "parse_instrument", "round_to_tick", "tick_fill_price",
            "tick_level"]
@@ -64,7 +64,7 @@ class Instrument:
     >>> Instrument(multiplier=0)
     Traceback (most recent call last):
     ...
-    fbt.errors.ConfigError: multiplier: expected a positive finite number, got 0
+    fbt.core.errors.ConfigError: multiplier: expected a positive finite number, got 0
     """
 
     multiplier: float = attrs.field(default=1.0, converter=_multiplier)
@@ -107,7 +107,7 @@ def parse_instrument(text: str) -> tuple[str, Instrument]:
     >>> parse_instrument("ES:mult=50")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    fbt.errors.ConfigError: --instrument: ES: unknown parameter 'mult'; did you mean 'multiplier'? ...
+    fbt.core.errors.ConfigError: --instrument: ES: unknown parameter 'mult'; did you mean 'multiplier'? ...
     """
     symbol, sep, params = text.partition(":")
     symbol = symbol.strip()

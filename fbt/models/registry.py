@@ -11,7 +11,7 @@ FixedBps(bps=5.0)
 >>> parse_sizing("precent:10")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-fbt.errors.ConfigError: sizing: unknown model 'precent'; did you mean 'percent'? Known: book, cash, fixed, ...
+fbt.core.errors.ConfigError: sizing: unknown model 'precent'; did you mean 'percent'? Known: book, cash, fixed, ...
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from fbt.errors import ConfigError
+from fbt.core.errors import ConfigError
 from fbt.models.commission import (
     CommissionModel,
     IBFixed,

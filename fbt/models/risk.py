@@ -31,8 +31,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from fbt.errors import ConfigError
-from fbt.events import RejectReason
+from fbt.core.errors import ConfigError
+from fbt.core.events import RejectReason
 from fbt.models.fill import Execution
 
 __all__ = ["Group", "Risk", "check_fill"]

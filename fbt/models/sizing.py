@@ -29,7 +29,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from fbt.errors import ConfigError
+from fbt.core.errors import ConfigError
 
 __all__ = [
     "FixedCash",

@@ -2,7 +2,7 @@
 
 A slippage model returns how far a fill's price moves *against* the trader, per unit, in the price's
 own currency: the broker fills a buy at ``price + slippage`` and a sell at ``price - slippage``,
-and records the amount on the :class:`~fbt.events.FillEvent`. ``price`` is the base fill price (on
+and records the amount on the :class:`~fbt.core.events.FillEvent`. ``price`` is the base fill price (on
 the run's price scale, inside the bar's low-high range), ``quantity`` the units filled (unsigned),
 ``volume`` the bar's volume in units. Models that need the volume set ``uses_volume``; at a bar
 with no volume they cannot price a fill, so the order waits. No slippage is ``None`` (the default).
@@ -19,7 +19,7 @@ from typing import ClassVar, Protocol
 
 import attrs
 
-from fbt.errors import ConfigError
+from fbt.core.errors import ConfigError
 
 __all__ = [
     "BASIS_POINT",

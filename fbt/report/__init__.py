@@ -11,7 +11,7 @@ and ``trades.csv`` and ``journal.jsonl`` where present — and writes into it:
   equity-and-drawdown chart (the PNG, embedded as base64), a monthly-returns heatmap (a table
   coloured green for gains and red for losses, with each year's total), the trade list (closed round
   trips: ``trades.csv`` if the run wrote one, else derived from ``fills.csv`` by
-  :func:`fbt.accounting.account`), and the run's configuration and fingerprints (from the
+  :func:`fbt.results.accounting.account`), and the run's configuration and fingerprints (from the
   journal's header and ``stats.json``).
 
 The page has no external reference (no script, font, style sheet or image from elsewhere); a few

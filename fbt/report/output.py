@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from fbt.errors import DataError
+from fbt.core.errors import DataError
 
 # --------------------------------------------------------------------------------------------------
 # Reading a run's output folder
@@ -95,7 +95,7 @@ def _journal_header(path: Path) -> dict[str, Any] | None:
 
 
 def round_trips_of(fills: pd.DataFrame, bars: pd.DatetimeIndex | None = None) -> pd.DataFrame:
-    """Return the closed round trips of a fills table (as ``fills.csv``), by :func:`fbt.accounting.account`.
+    """Return the closed round trips of a fills table (as ``fills.csv``), by :func:`fbt.results.accounting.account`.
 
     The columns of ``trades.csv``: ``symbol``, ``direction`` (LONG/SHORT), ``entry_time``,
     ``exit_time``, ``quantity``, ``entry_price``, ``exit_price``, ``pnl`` (gross), ``commission``,
@@ -108,7 +108,7 @@ def round_trips_of(fills: pd.DataFrame, bars: pd.DatetimeIndex | None = None) ->
     >>> round_trips_of(fills)[["symbol", "direction", "pnl", "net_pnl"]].to_dict("records")
     [{'symbol': 'A', 'direction': 'LONG', 'pnl': 10.0, 'net_pnl': 8.0}]
     """
-    from fbt.accounting import account
+    from fbt.results.accounting import account
 
     columns = ["symbol", "direction", "entry_time", "exit_time", "quantity", "entry_price", "exit_price", "pnl",
                "commission", "net_pnl", "bars"]

@@ -9,7 +9,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from fbt.errors import ConfigError
+from fbt.core.errors import ConfigError
 from fbt.report.output import RunOutput, _title
 
 PNG_SIZE: Final = (1200, 700)  # pixels

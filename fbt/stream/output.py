@@ -31,7 +31,6 @@ from fbt.io.writers import format_floats, format_timestamps
 __all__ = ["CsvSink", "Kind", "temporary"]
 
 Kind = Literal["text", "float", "time"]
-_NS_PER_DAY = 86_400 * 10**9
 _LEVELS = ("D", "s", "ms", "us", "ns")
 
 

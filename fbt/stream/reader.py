@@ -1,12 +1,12 @@
-"""Read the inputs of :func:`fbt.load_dir` in chunks: aligned :class:`~fbt.market.BarData` of at most N bars.
+"""Read the inputs of :func:`fbt.load_dir` in chunks: aligned :class:`~fbt.core.market.BarData` of at most N bars.
 
 Each symbol's file is read in blocks of bytes (CSV) or row batches (Parquet), each block checked
 with the loaders' own checks (:mod:`fbt.io.csv_reader`, :func:`fbt.io.loaders.bars_from_frame`), so
-a bad row is the same :class:`~fbt.errors.DataError` naming file, row and column. The order check
+a bad row is the same :class:`~fbt.core.errors.DataError` naming file, row and column. The order check
 crosses block edges (each block is read with the row before it). Where the in-memory loader lists
 every problem of a file (at most ten), the streaming reader lists those of the first bad block.
 
-The blocks are merged on the union of the symbols' timestamps as :func:`fbt.market.align` merges
+The blocks are merged on the union of the symbols' timestamps as :func:`fbt.core.market.align` merges
 whole files: a union timestamp is emitted once every symbol has either read past it or ended, each
 symbol forward filled (never back filled) from its last real bar, carried over chunk edges, and
 ``real`` marks the bars that came from the data. A symbol with no bar yet is NaN.
@@ -31,13 +31,13 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from fbt.errors import ConfigError, DataError
-from fbt.io.column import _DAY_NS
-from fbt.io.csv_reader import _block_problems, _read_block, _records
-from fbt.io.loaders import _bound, bars_from_frame, csv_layout, dir_sources
+from fbt.core.errors import ConfigError, DataError
+from fbt.core.market import FIELDS, BarData, field_rows
+from fbt.core.units import NS_PER_DAY
+from fbt.io.csv_reader import block_problems, csv_records, read_block
+from fbt.io.loaders import bars_from_frame, csv_layout, dir_sources, time_bound
 from fbt.io.symbol_bars import FloatArray, IntArray, PathLike, SymbolBars
-from fbt.io.value import _show_label
-from fbt.market import FIELDS, BarData, field_rows
+from fbt.io.value import show_label
 
 __all__ = ["Chunks", "read_chunks"]
 
@@ -129,7 +129,7 @@ def _parse(source: str, layout: Any, preamble: bytes, first_row: bytes, first_li
     skip = len(context)
     failure: Exception | None = None
     try:
-        bars = _read_block(data, layout, source, skip=skip)
+        bars = read_block(data, layout, source, skip=skip)
     except (ValueError, OverflowError, pd.errors.ParserError) as exc:
         bars, failure = None, exc
     if bars is not None:
@@ -141,15 +141,15 @@ def _parse(source: str, layout: Any, preamble: bytes, first_row: bytes, first_li
             return context[n - first_line][1]
         return line + n - at
 
-    problems = _block_problems(source, layout, preamble + data, line_of)
+    problems = block_problems(source, layout, preamble + data, line_of)
     if problems:
         raise DataError("\n".join(problems))
     if failure is None:  # only the quick field count was unsure (quoted commas): the rows are fine
-        bars = _read_block(data, layout, source, skip=skip, trust_widths=True)
+        bars = read_block(data, layout, source, skip=skip, trust_widths=True)
         if bars is not None:
             return bars
     if failure is not None and "EOF inside string" in str(failure):
-        last = max((n for n, _ in _records(preamble + data, source)), default=1)
+        last = max((n for n, _ in csv_records(preamble + data, source)), default=1)
         raise DataError(
             f"{source}:{line_of(last)}: expected a closing quote for the field opened here, got the end of the file"
         )
@@ -232,7 +232,7 @@ class _Symbol:
             return rows
         if not self._kept and self._span is not None:
             start, end = self._bounds
-            span = f"{_show_label(pd.Timestamp(self._span[0]))} .. {_show_label(pd.Timestamp(self._span[1]))}"
+            span = f"{show_label(pd.Timestamp(self._span[0]))} .. {show_label(pd.Timestamp(self._span[1]))}"
             raise DataError(
                 f"{self.source}: expected bars from {start if start is not None else 'the start'} "
                 f"to {end if end is not None else 'the end'}, got none (the data runs {span})"
@@ -269,7 +269,7 @@ def read_chunks(
     >>> next(read_chunks(folder))
     Traceback (most recent call last):
     ...
-    fbt.errors.DataError: ...A.csv:3: Close: expected a number, got 'x'
+    fbt.core.errors.DataError: ...A.csv:3: Close: expected a number, got 'x'
     """
     if isinstance(chunk_bars, bool) or not isinstance(chunk_bars, int) or chunk_bars < 1:
         raise ConfigError(f"chunk_bars: expected a whole number >= 1, got {chunk_bars!r}")
@@ -281,7 +281,7 @@ def read_chunks(
         paths = {s: os.fspath(p) for s, p in source.items()}
     else:
         paths = dir_sources(source, symbols)
-    lo, hi = _bound(start, "start", end=False), _bound(end, "end", end=True)
+    lo, hi = time_bound(start, "start", end=False), time_bound(end, "end", end=True)
     size = block_bytes or min(_MAX_BLOCK, max(_MIN_BLOCK, _BUDGET // len(paths)))
     readers = [_Symbol(p, size, lo, hi, (start, end)) for p in paths.values()]
     return Chunks(tuple(paths), readers, chunk_bars)
@@ -371,7 +371,7 @@ def _align(symbols: tuple[str, ...], readers: list[_Symbol], chunk_bars: int) ->
             if done[s] and last[s] is not None:
                 values[:, s, :] = last[s][:, None]  # type: ignore[index]
                 firsts[s] = 0
-        has_time = has_time or bool((union % _DAY_NS).any())
+        has_time = has_time or bool((union % NS_PER_DAY).any())
         for a in (values, real, union):
             a.flags.writeable = False
         yield BarData(symbols=symbols, timestamps=union, values=values, real=real, first=tuple(firsts),

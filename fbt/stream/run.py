@@ -10,15 +10,15 @@ from typing import Any
 import attrs
 import numpy as np
 
-from fbt.accounting import Books, account_from
-from fbt.choice import choices
-from fbt.config import Config
-from fbt.errors import ConfigError, FbtError
-from fbt.fold import fold
+from fbt.core.errors import ConfigError, FbtError
+from fbt.core.market import BarData
+from fbt.core.state import World
+from fbt.core.strategy import Strategy
 from fbt.io.symbol_bars import PathLike
 from fbt.io.writers import format_timestamps, write_json
 from fbt.journal import Fingerprints
-from fbt.market import BarData
+from fbt.kernel.config import Config
+from fbt.kernel.loop import fold
 from fbt.models.commission import CommissionModel, ib_seed_commission
 from fbt.models.fill import Execution
 from fbt.models.instrument import Instrument
@@ -26,9 +26,9 @@ from fbt.models.risk import Risk
 from fbt.models.sizing import SizingModel
 from fbt.models.slippage import SlippageModel
 from fbt.report import summary_text
-from fbt.results import Carry, derive, fill_table
-from fbt.state import World
-from fbt.strategy import Strategy
+from fbt.results.accounting import Books, account_from
+from fbt.results.choices import choices
+from fbt.results.curve import Carry, derive, fill_table
 
 from .output import CsvSink, Kind, temporary
 from .reader import read_chunks
@@ -71,16 +71,16 @@ def history_needed(strategies: Sequence[Strategy[Any]], sizing: SizingModel | No
     """How many bars before a chunk each chunk is built with: the largest declared lookback (and sizing window).
 
     A strategy that does not declare its lookback cannot be streamed: that is a
-    :class:`~fbt.errors.ConfigError` saying how to declare it.
+    :class:`~fbt.core.errors.ConfigError` saying how to declare it.
 
     >>> import fbt
-    >>> from fbt.strategies import moving_average_crossover
+    >>> from fbt.sample.strategies import moving_average_crossover
     >>> history_needed([moving_average_crossover(5, 20)])
     19
     >>> history_needed([fbt.strategy(lambda s, e: (s, ()), initial=None, name="mine")])
     Traceback (most recent call last):
     ...
-    fbt.errors.ConfigError: strategy 'mine' does not declare its lookback ...
+    fbt.core.errors.ConfigError: strategy 'mine' does not declare its lookback ...
     """
     needed = 0
     for s in strategies:
@@ -163,8 +163,8 @@ def run_stream(
     ``block_bytes`` is the size of the blocks read from each file (see :func:`fbt.read_chunks`).
 
     >>> import fbt, pathlib, tempfile
-    >>> from fbt.sample import sample_dir
-    >>> from fbt.strategies import moving_average_crossover
+    >>> from fbt.sample.data import sample_dir
+    >>> from fbt.sample.strategies import moving_average_crossover
     >>> out = pathlib.Path(tempfile.mkdtemp())
     >>> streamed = fbt.run_stream(moving_average_crossover(100, 400), sample_dir(), out / "s", chunk_bars=500)
     >>> in_memory = fbt.run(moving_average_crossover(100, 400), fbt.load_dir(sample_dir())).write(out / "m")

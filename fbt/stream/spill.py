@@ -22,13 +22,13 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from fbt.config import Config
-from fbt.events import Event
+from fbt.core.events import Event
+from fbt.core.market import FIELDS, BarData
+from fbt.core.strategy import Strategy
 from fbt.journal import JournalHeader, JournalWriter, canonical_json
 from fbt.journal.codec import JOURNAL_FILE
-from fbt.journal.fingerprint import _input_hash, config_text, fbt_version, strategy_text
-from fbt.market import FIELDS, BarData
-from fbt.strategy import Strategy
+from fbt.journal.fingerprint import config_text, fbt_version, input_hash, strategy_text
+from fbt.kernel.config import Config
 
 from .output import temporary
 
@@ -109,7 +109,7 @@ class RunIdentity:
         )
 
     def input_fingerprint(self, data_fingerprint: str) -> str:
-        return _input_hash(data_fingerprint, list(self.strategies), self.config)
+        return input_hash(data_fingerprint, list(self.strategies), self.config)
 
 
 class JournalSpool:

@@ -2,7 +2,7 @@
 
 Every sum is kept **exactly** (:class:`ExactSum`: a few floats whose exact sum is the exact sum so
 far), so the figures do not depend on how the run was cut into chunks. They are the in-memory
-run's figures, the same definitions (:mod:`fbt.stats`), with two differences in the last bits:
+run's figures, the same definitions (:mod:`fbt.results.stats`), with two differences in the last bits:
 
 - a mean is the exact sum divided by the count, rounded once; numpy's ``mean`` rounds its pairwise
   sum first, so the two may differ by an ulp or so (relative ~1e-16);
@@ -29,11 +29,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from fbt.accounting import Trades
-from fbt.events import Event, FillEvent, OrderRejected
-from fbt.results import Curve, FillTable
-from fbt.stats import Frequency, detect_frequency, years_between
-from fbt.stats.returns import _NS_PER_SECOND, _SECONDS_PER_DAY
+from fbt.core.events import Event, FillEvent, OrderRejected
+from fbt.core.units import NS_PER_SECOND, SECONDS_PER_DAY
+from fbt.results.accounting import Trades
+from fbt.results.curve import Curve, FillTable
+from fbt.results.stats import Frequency, detect_frequency, years_between
 
 __all__ = ["ExactSum", "Tally"]
 
@@ -140,7 +140,7 @@ class _Returns:
 
 @attrs.frozen(kw_only=True)
 class _Drawdown:
-    """``fbt.stats.drawdowns`` carried over chunks: high-water mark, deepest drop, the current and longest run."""
+    """``fbt.results.stats.drawdowns`` carried over chunks: high-water mark, deepest drop, current and longest run."""
 
     peak: float = 0.0
     deepest: float = 0.0
@@ -300,7 +300,7 @@ class Tally:
         )
 
     def frequency(self) -> Frequency:
-        """:func:`fbt.stats.detect_frequency` of the run's timestamps, from the spacing counts."""
+        """:func:`fbt.results.stats.detect_frequency` of the run's timestamps, from the spacing counts."""
         n = sum(c for _, c in self.spacings)
         if n == 0:
             return detect_frequency(np.zeros(1, dtype=np.int64))
@@ -314,7 +314,7 @@ class Tally:
         return detect_frequency(np.cumsum(np.array([0, *middle], dtype=np.int64)))
 
     def statistics(self, *, final_equity: float, final_commission: float, working: int) -> dict[str, Any]:
-        """The figures of :func:`fbt.results.statistics` then :func:`fbt.stats.run_statistics`, keys in their order."""
+        """The figures of :func:`fbt.results.curve.statistics`, then :func:`~fbt.results.stats.run_statistics`."""
         returns, curve, equity = self.returns, self.curve, self.equity
         if self.book:  # the final state closes the curve, as in memory
             last_total = self.last_total if self.bars else self.capital
@@ -372,7 +372,7 @@ class Tally:
             "calmar_ratio": _plain(calmar),
             "max_drawdown_from_peak": _plain(equity.worst) if equity.n else 0.0,
             "drawdown_duration_days": (equity.drawdown.span if equity.drawdown.any_under else 0)
-            / (_SECONDS_PER_DAY * _NS_PER_SECOND),
+            / (SECONDS_PER_DAY * NS_PER_SECOND),
             "exposure": self.exposed / self.bars if self.bars else 0.0,
             "turnover": _plain(self.traded.value() / average if average > 0 else math.nan),
             "average_win": _plain(_mean(t.win_sum, t.wins)),

@@ -4,7 +4,7 @@ Needs ``hypothesis`` (``pip install hypothesis``). Test your own strategy in one
 
 >>> from hypothesis import given, settings
 >>> import fbt.testing as ft
->>> from fbt.strategies import moving_average_crossover
+>>> from fbt.sample.strategies import moving_average_crossover
 >>> @settings(max_examples=5, deadline=None)
 ... @given(data=ft.bar_data(min_bars=2, max_bars=40))
 ... def test_my_strategy(data):

@@ -12,7 +12,7 @@
   sums of the fills, bit for bit.
 
 >>> import numpy as np, fbt
->>> from fbt.strategies import moving_average_crossover as mac
+>>> from fbt.sample.strategies import moving_average_crossover as mac
 >>> data = fbt.BarData.from_columns(symbols=("A",), timestamps=np.arange(50, dtype=np.int64),
 ...                                 columns={"close": 10 + np.sin(np.arange(50.0) / 4).reshape(1, 50)})
 >>> check_laws(mac(2, 5), data)
@@ -26,20 +26,20 @@ from typing import Any
 
 import numpy as np
 
-from fbt.config import Config
-from fbt.errors import FbtError
-from fbt.events import Direction, FillEvent, MarketEvent
-from fbt.fold import Run, drain, fold, start
+from fbt.audit import resume
+from fbt.audit.lookahead import check_lookahead
+from fbt.core.errors import FbtError
+from fbt.core.events import Direction, FillEvent, MarketEvent
+from fbt.core.market import BarData
+from fbt.core.state import World
+from fbt.core.strategy import Strategy
 from fbt.journal import data_fingerprint, fingerprints, input_fingerprint
-from fbt.lookahead import check_lookahead
-from fbt.market import BarData
+from fbt.kernel.config import Config
+from fbt.kernel.loop import Run, drain, fold, start
+from fbt.kernel.portfolio import mark
+from fbt.kernel.step import make_step
 from fbt.models.fill import Execution
-from fbt.reducers.portfolio import mark
-from fbt.reducers.step import make_step
-from fbt.replay import resume
-from fbt.results import derive
-from fbt.state import World
-from fbt.strategy import Strategy
+from fbt.results.curve import derive
 
 __all__ = [
     "LawViolation",

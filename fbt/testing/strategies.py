@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from fbt.config import Config
-from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
-from fbt.market import Bar, BarData, align
+from fbt.core.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
+from fbt.core.market import Bar, BarData, align
+from fbt.core.state import Portfolio
+from fbt.core.strategy import Strategy
+from fbt.core.units import NS_PER_DAY
+from fbt.kernel.config import Config
 from fbt.models.commission import ib_seed_commission, zero_commission
-from fbt.state import Portfolio
-from fbt.strategy import Strategy
 
 __all__ = [
     "BASE",
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 #: One day in nanoseconds, the default spacing of generated bars.
-DAY = 86_400 * 10**9
+DAY = NS_PER_DAY
 #: 2010-01-01 in nanoseconds, the default first bar time.
 BASE = 1_262_304_000 * 10**9
 #: The symbol names generated data uses, in order.
@@ -104,7 +105,7 @@ def bar_data(
     """Aligned bar data: 1-3 symbols (or the ``symbols`` given) over ``min_bars .. max_bars`` bars.
 
     The first symbol trades every bar; with ``late_starts`` the others start at a random bar, and
-    with ``gaps`` they miss random bars after that (forward filled by :func:`fbt.market.align`).
+    with ``gaps`` they miss random bars after that (forward filled by :func:`fbt.core.market.align`).
     Every real bar has valid OHLC relations; closes are random walks with flat stretches and
     ``adj_close`` is ``close`` times a per-symbol factor.
     """

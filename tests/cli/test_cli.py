@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fbt.cli import main
-from fbt.sample import generate, sample_dir
+from fbt.cli.app import main
+from fbt.sample.data import generate, sample_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = str(ROOT / "examples" / "moving_average_crossover.py") + ":moving_average_crossover"

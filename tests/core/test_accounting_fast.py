@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fbt.accounting import Books, Ledger, Trades, account, account_from
+from fbt.results.accounting import Books, Ledger, Trades, account, account_from
 
 prices = st.sampled_from([0.01, 1.0, 9.99, 10.0, 99.87, 100.0, 123.45, 0.1 + 0.2, 1e6 / 3])
 sizes = st.sampled_from([1.0, 100.0, 0.5, 7.0, 1e-3])

@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-from fbt.market import FIELDS, BarData, align
-from fbt.strategy import Strategy
+from fbt.core.market import FIELDS, BarData, align
+from fbt.core.strategy import Strategy
 
 CAPITAL = 100_000.0
 QUANTITY = 100.0

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fbt.errors import StrategyError
-from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
-from fbt.market import FIELDS, Bar, BarData
+from fbt.core.errors import StrategyError
+from fbt.core.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
+from fbt.core.market import FIELDS, Bar, BarData
 
 
 def signal(**kw: object) -> SignalEvent:

@@ -18,16 +18,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-from fbt.config import Config
-from fbt.errors import ConfigError, StrategyError
-from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
-from fbt.fold import fold, scan, start
-from fbt.market import FIELDS, BarData, align
+from fbt.core.errors import ConfigError, StrategyError
+from fbt.core.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
+from fbt.core.market import FIELDS, BarData, align
+from fbt.core.state import Portfolio
+from fbt.core.strategy import Strategy
+from fbt.kernel.config import Config
+from fbt.kernel.loop import fold, scan, start
+from fbt.kernel.portfolio import mark
 from fbt.models.commission import ib_seed_commission, zero_commission
-from fbt.reducers.portfolio import mark
-from fbt.results import derive
-from fbt.state import Portfolio
-from fbt.strategy import Strategy
+from fbt.results.curve import derive
 
 DAY = 86_400 * 10**9
 BASE = 1_262_304_000 * 10**9  # 2010-01-01
@@ -50,7 +50,7 @@ prices = st.one_of(
 
 @st.composite
 def aligned_data(draw: st.DrawFn, min_bars: int = 1, max_bars: int = 60) -> BarData:
-    """1-3 symbols over 1-60 daily bars, aligned by fbt.market.align.
+    """1-3 symbols over 1-60 daily bars, aligned by fbt.core.market.align.
 
     The first symbol trades every bar; the others start at a random bar (possibly late) and miss
     random bars after that (forward filled). Prices are random, with flat stretches; ``adj_close``
@@ -322,7 +322,7 @@ HASHSEED_SCRIPT = textwrap.dedent(
     import importlib.util, sys
     import numpy as np
     import fbt
-    from fbt.market import align
+    from fbt.core.market import align
     spec = importlib.util.spec_from_file_location("mac", sys.argv[2])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 import fbt
-from fbt.events import MarketEvent
-from fbt.fold import fold, paused_gc
+from fbt.core.events import MarketEvent
+from fbt.kernel.loop import fold, paused_gc
 
 
 class _Node:
@@ -20,7 +20,7 @@ class _Node:
 
 
 def test_cyclic_garbage_made_by_a_strategy_is_collected_during_the_fold(monkeypatch: Any) -> None:
-    monkeypatch.setattr(sys.modules["fbt.fold"], "_YOUNG_LIMIT", 1_000)
+    monkeypatch.setattr(sys.modules["fbt.kernel.loop"], "_YOUNG_LIMIT", 1_000)
     alive: list[weakref.ref[_Node]] = []
 
     def step(state: int, event: MarketEvent) -> tuple[int, tuple[()]]:

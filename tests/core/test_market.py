@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fbt.errors import DataError
-from fbt.market import FIELDS, BarData, align
+from fbt.core.errors import DataError
+from fbt.core.market import FIELDS, BarData, align
 
 Inputs = dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
 

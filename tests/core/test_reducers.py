@@ -6,12 +6,12 @@ import attrs
 import numpy as np
 import pytest
 
-from fbt.config import Config
-from fbt.errors import StrategyError
-from fbt.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
-from fbt.market import BarData
-from fbt.reducers import Context, apply_fill, execute_order, mark, naive_orders
-from fbt.state import Broker, Portfolio
+from fbt.core.errors import StrategyError
+from fbt.core.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
+from fbt.core.market import BarData
+from fbt.core.state import Broker, Portfolio
+from fbt.kernel import Context, apply_fill, execute_order, mark, naive_orders
+from fbt.kernel.config import Config
 
 DAY = 86_400 * 10**9
 

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from fbt.stats import drawdowns, sharpe_ratio
+from fbt.results.stats import drawdowns, sharpe_ratio
 
 returns = hnp.arrays(
     np.float64,

@@ -9,8 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import fbt
-from fbt.config import Config
-from fbt.events import (
+from fbt.core.events import (
     Event,
     FillEvent,
     MarketEvent,
@@ -21,11 +20,12 @@ from fbt.events import (
     SignalEvent,
     SignalType,
 )
-from fbt.fold import start
-from fbt.market import FIELDS, BarData, align
-from fbt.reducers.step import make_step
-from fbt.state import World
-from fbt.strategy import Strategy
+from fbt.core.market import FIELDS, BarData, align
+from fbt.core.state import World
+from fbt.core.strategy import Strategy
+from fbt.kernel.config import Config
+from fbt.kernel.loop import start
+from fbt.kernel.step import make_step
 
 DAY = 86_400 * 10**9
 BASE = 1_262_304_000 * 10**9  # 2010-01-01
@@ -47,7 +47,7 @@ def bars_from(rows: Sequence[tuple[float, float, float, float, float]], *, adj: 
 
 @st.composite
 def ohlcv_data(draw: st.DrawFn, min_bars: int = 2, max_bars: int = 40) -> BarData:
-    """1-3 symbols of consistent OHLCV bars (low <= open, close <= high), aligned by fbt.market.align.
+    """1-3 symbols of consistent OHLCV bars (low <= open, close <= high), aligned by fbt.core.market.align.
 
     The first symbol trades every bar; the others start late and skip bars (forward filled). Some
     symbols have ``adj_close`` below ``close``; volume is sometimes zero.

@@ -18,8 +18,8 @@ import pytest
 from execution_support import events_of
 
 import fbt
-from fbt.events import FillEvent, SignalEvent
-from fbt.strategies import moving_average_crossover
+from fbt.core.events import FillEvent, SignalEvent
+from fbt.sample.strategies import moving_average_crossover
 
 with warnings.catch_warnings():  # an old package: its import may warn on newer Pythons
     warnings.simplefilter("ignore")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import fbt
-from fbt.cli import main
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.cli.app import main
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = str(ROOT / "examples" / "moving_average_crossover.py") + ":moving_average_crossover"

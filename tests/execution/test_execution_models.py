@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-from fbt.errors import ConfigError
-from fbt.events import RejectReason
+from fbt.core.errors import ConfigError
+from fbt.core.events import RejectReason
 from fbt.models.commission import (
     Combined,
     IBFixed,

@@ -21,9 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-from fbt.accounting import book_fill
-from fbt.config import Config
-from fbt.events import (
+from fbt.core.events import (
     FillEvent,
     MarketEvent,
     OrderCancelled,
@@ -32,15 +30,17 @@ from fbt.events import (
     OrderType,
     SignalType,
 )
-from fbt.fold import fold, scan, start
-from fbt.market import BarData
+from fbt.core.market import BarData
+from fbt.core.state import Broker, Portfolio
+from fbt.core.strategy import Strategy
+from fbt.kernel.broker import accept_order, fill_working
+from fbt.kernel.config import Config
+from fbt.kernel.context import scaled_bars
+from fbt.kernel.loop import fold, scan, start
+from fbt.kernel.portfolio import apply_fill, mark
 from fbt.models.fill import Execution
-from fbt.reducers.broker import accept_order, fill_working
-from fbt.reducers.context import scaled_bars
-from fbt.reducers.portfolio import apply_fill, mark
-from fbt.results import accounts, derive, fill_table, ledgers
-from fbt.state import Broker, Portfolio
-from fbt.strategy import Strategy
+from fbt.results.accounting import book_fill
+from fbt.results.curve import accounts, derive, fill_table, ledgers
 
 Scenario = tuple[BarData, tuple[Strategy[Any], ...], Config]
 

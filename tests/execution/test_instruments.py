@@ -24,15 +24,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-from fbt.cli import main
-from fbt.config import Config
-from fbt.errors import ConfigError
-from fbt.events import FillEvent, OrderEvent, OrderTerms, OrderType, SignalType
-from fbt.fold import fold
+from fbt.cli.app import main
+from fbt.core.errors import ConfigError
+from fbt.core.events import FillEvent, OrderEvent, OrderTerms, OrderType, SignalType
+from fbt.kernel.config import Config
+from fbt.kernel.context import scaled_bars
+from fbt.kernel.loop import fold
 from fbt.models.instrument import round_to_tick, tick_fill_price, tick_level
-from fbt.reducers.context import scaled_bars
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 ES = fbt.Instrument(multiplier=50, tick_size=0.25)
 

@@ -11,7 +11,7 @@ import pytest
 from execution_support import BASE, DAY, bars_from, events_of, scripted
 
 import fbt
-from fbt.events import (
+from fbt.core.events import (
     CancelReason,
     Direction,
     FillEvent,
@@ -23,7 +23,7 @@ from fbt.events import (
     SignalType,
     TimeInForce,
 )
-from fbt.market import align
+from fbt.core.market import align
 
 # (open, high, low, close, volume); the close path rises, bar 3 gaps down
 ROWS = [

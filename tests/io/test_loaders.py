@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fbt.errors import ConfigError, DataError
+from fbt.core.errors import ConfigError, DataError
 from fbt.io import DataWarning, SymbolBars, bars_from_frame, load, load_dir, read_bars
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-import fbt.backtest
+import fbt.backtest.result
 from fbt.io.parallel import can_fork, run_both
 from fbt.io.writers import format_floats, is_whole, join_parts, write_rows
-from fbt.strategies import moving_average_crossover
+from fbt.sample.strategies import moving_average_crossover
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="this platform cannot fork")
 
@@ -37,7 +37,7 @@ def test_split_write_gives_the_same_files(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("FBT_NO_FORK", "1")
     result.write(tmp_path / "one")
     monkeypatch.delenv("FBT_NO_FORK")
-    monkeypatch.setattr(fbt.backtest, "_SPLIT_BELOW", 0)
+    monkeypatch.setattr(fbt.backtest.result, "_SPLIT_BELOW", 0)
     assert can_fork()
     result.write(tmp_path / "two")
     assert _files(tmp_path / "one") == _files(tmp_path / "two")

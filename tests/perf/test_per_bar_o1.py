@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 
 import fbt
-from fbt.fold import fold
-from fbt.strategies import moving_average_crossover
+from fbt.kernel.loop import fold
+from fbt.sample.strategies import moving_average_crossover
 
 SMALL, LARGE = 10_000, 100_000
 

@@ -10,7 +10,7 @@ code does, and goes LONG / EXIT on it:
 - :func:`peek_at`: a planted peek at one bar: at bar ``bar`` it signals only if bar ``bar + 1``
   exists.
 
-    fbt check-lookahead tests/replay/peeking.py:next_bar --data fbt/sample_data   # exit 1
+    fbt check-lookahead tests/replay/peeking.py:next_bar --data fbt/sample/bars   # exit 1
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 import fbt
-from fbt.market import BarData
+from fbt.core.market import BarData
 
 
 def _threshold_strategy(name: str, indicator: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],

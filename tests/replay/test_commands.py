@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 import fbt
-from fbt.cli import main
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.cli.app import main
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 SAMPLE = str(sample_dir())
-RUN = ["run", "fbt.strategies:moving_average_crossover", "--data", SAMPLE, "--param", "short_window=5",
+RUN = ["run", "fbt.sample.strategies:moving_average_crossover", "--data", SAMPLE, "--param", "short_window=5",
        "--param", "long_window=20"]
 OUTPUTS = ("equity.csv", "fills.csv", "journal.jsonl", "stats.json")
 

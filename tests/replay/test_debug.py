@@ -13,19 +13,19 @@ from hypothesis import strategies as st
 
 import fbt
 import fbt.testing as ft
-from fbt.cli import main
-from fbt.config import Config
-from fbt.debug import break_at, has_event, walk
-from fbt.errors import ConfigError, StrategyError
-from fbt.events import FillEvent
-from fbt.fold import fold, scan
-from fbt.market import BarData
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.audit.debug import break_at, has_event, walk
+from fbt.cli.app import main
+from fbt.core.errors import ConfigError, StrategyError
+from fbt.core.events import FillEvent
+from fbt.core.market import BarData
+from fbt.kernel.config import Config
+from fbt.kernel.loop import fold, scan
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 Scenario = tuple[BarData, tuple[fbt.Strategy[Any], ...], Config]
 SAMPLE = str(sample_dir())
-ARGS = ["fbt.strategies:moving_average_crossover", "--data", SAMPLE, "--param", "short_window=5",
+ARGS = ["fbt.sample.strategies:moving_average_crossover", "--data", SAMPLE, "--param", "short_window=5",
         "--param", "long_window=20"]
 
 

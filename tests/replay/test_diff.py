@@ -15,18 +15,18 @@ from hypothesis import strategies as st
 
 import fbt
 import fbt.testing as ft
-from fbt.cli import main
-from fbt.config import Config
-from fbt.errors import ConfigError
-from fbt.events import FillEvent, MarketEvent, SignalEvent
-from fbt.fold import Run, fold, start
+from fbt.audit import diff
+from fbt.cli.app import main
+from fbt.core.errors import ConfigError
+from fbt.core.events import FillEvent, MarketEvent, SignalEvent
+from fbt.core.market import BarData
+from fbt.core.state import World
 from fbt.journal import Journal, journal_of
-from fbt.market import BarData
-from fbt.reducers.step import make_step
-from fbt.replay import diff
-from fbt.sample import sample_dir
-from fbt.state import World
-from fbt.strategies import moving_average_crossover
+from fbt.kernel.config import Config
+from fbt.kernel.loop import Run, fold, start
+from fbt.kernel.step import make_step
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 Scenario = tuple[BarData, tuple[fbt.Strategy[Any], ...], Config]
 TMP = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25, deadline=None)
@@ -144,7 +144,7 @@ def test_runs_on_different_symbols_cannot_be_diffed(sample: BarData) -> None:
 
 
 def _run(out: Path, *extra: str) -> None:
-    assert main(["run", "fbt.strategies:moving_average_crossover", "--data", SAMPLE, "--param", "short_window=5",
+    assert main(["run", "fbt.sample.strategies:moving_average_crossover", "--data", SAMPLE, "--param", "short_window=5",
                  "--param", "long_window=20", "--out", str(out), *extra]) == 0
 
 
@@ -176,7 +176,7 @@ def test_fbt_diff_on_output_folders_and_journal_files(tmp_path: Path, capsys: py
 
 def test_fbt_diff_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _run(tmp_path / "a")
-    assert main(["run", "fbt.strategies:moving_average_crossover", "--data", SAMPLE, "--symbols", "SYNA",
+    assert main(["run", "fbt.sample.strategies:moving_average_crossover", "--data", SAMPLE, "--symbols", "SYNA",
                  "--out", str(tmp_path / "one")]) == 0
     capsys.readouterr()
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "nowhere")]) == 2

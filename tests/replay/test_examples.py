@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import fbt
-from fbt.cli import main
-from fbt.sample import sample_dir
+from fbt.cli.app import main
+from fbt.sample.data import sample_dir
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SAMPLE = str(sample_dir())

@@ -18,10 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fbt
-import fbt.events
+import fbt.core.events
 import fbt.testing as ft
-from fbt.config import Config
-from fbt.fold import fold
+from fbt.core.market import BarData
 from fbt.journal import (
     JOURNAL_FILE,
     JournalError,
@@ -38,9 +37,10 @@ from fbt.journal import (
     read_journal,
     write_journal,
 )
-from fbt.market import BarData
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.kernel.config import Config
+from fbt.kernel.loop import fold
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 TMP = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25, deadline=None)
 
@@ -129,8 +129,8 @@ class PositionClosed:
 
 def test_new_event_types_of_fbt_events_journal_without_code_changes(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path) -> None:
-    monkeypatch.setattr(fbt.events, "PositionClosed", PositionClosed, raising=False)
-    monkeypatch.setattr(fbt.events, "__all__", [*fbt.events.__all__, "PositionClosed"])
+    monkeypatch.setattr(fbt.core.events, "PositionClosed", PositionClosed, raising=False)
+    monkeypatch.setattr(fbt.core.events, "__all__", [*fbt.core.events.__all__, "PositionClosed"])
     fill = fbt.FillEvent(timestamp=5, symbol="A", quantity=2.0, direction=fbt.Direction.SELL, price=9.5,
                          commission=1.0)
     events = (
@@ -169,21 +169,22 @@ def test_fingerprints_name_the_inputs_not_the_outputs(sample: BarData, tmp_path:
 
 def test_the_data_fingerprint_is_content_only(sample: BarData) -> None:
     copy = BarData.from_columns(symbols=sample.symbols, timestamps=sample.timestamps.copy(),
-                                columns={f: sample.values[k].copy() for k, f in enumerate(fbt.market.FIELDS)},
+                                columns={f: sample.values[k].copy() for k, f in enumerate(fbt.core.market.FIELDS)},
                                 real=sample.real.copy(), sources=("elsewhere",))
     assert data_fingerprint(copy) == data_fingerprint(sample)
     values = sample.values.copy()
     values[3, 1, 100] += 0.01
     changed = BarData.from_columns(symbols=sample.symbols, timestamps=sample.timestamps,
-                                   columns={f: values[k] for k, f in enumerate(fbt.market.FIELDS)}, real=sample.real)
+                                   columns={f: values[k] for k, f in enumerate(fbt.core.market.FIELDS)},
+                                   real=sample.real)
     assert data_fingerprint(changed) != data_fingerprint(sample)
     assert data_fingerprint(sample.head(100)) != data_fingerprint(sample)
 
 
 HASHSEED_SCRIPT = """
 import sys, fbt
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 result = fbt.run(moving_average_crossover(5, 20), fbt.load_dir(sample_dir()))
 result.write(sys.argv[1])
 print(result.fingerprints.input_fingerprint, result.fingerprints.events_fingerprint)

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 import fbt
 import fbt.testing as ft
-from fbt.cli import main
-from fbt.errors import ConfigError
-from fbt.lookahead import check_lookahead, cut_points
-from fbt.market import BarData, align
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.audit.lookahead import check_lookahead, cut_points
+from fbt.cli.app import main
+from fbt.core.errors import ConfigError
+from fbt.core.market import BarData, align
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = str(sample_dir())

@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 
 import fbt
 import fbt.testing as ft
-from fbt.config import Config
-from fbt.errors import ConfigError
-from fbt.events import FillEvent, SignalEvent
-from fbt.fold import fold, scan, start
+from fbt.audit import events_between, replay, resume, state_at
+from fbt.core.errors import ConfigError
+from fbt.core.events import FillEvent, SignalEvent
+from fbt.core.market import BarData
 from fbt.journal import Journal, JournalError, canonical_json, journal_of, read_journal
-from fbt.market import BarData
-from fbt.replay import events_between, replay, resume, state_at
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
+from fbt.kernel.config import Config
+from fbt.kernel.loop import fold, scan, start
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 Scenario = tuple[BarData, tuple[fbt.Strategy[Any], ...], Config]
 TMP = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25, deadline=None)
@@ -104,7 +104,7 @@ def test_replay_names_the_input_that_does_not_match(sample: BarData, tmp_path: P
     values = sample.values.copy()
     values[:, 0, 1000] *= 1.01
     other = BarData.from_columns(symbols=sample.symbols, timestamps=sample.timestamps, real=sample.real,
-                                 columns={f: values[k] for k, f in enumerate(fbt.market.FIELDS)})
+                                 columns={f: values[k] for k, f in enumerate(fbt.core.market.FIELDS)})
     with pytest.raises(JournalError, match=r"market data: the journal was written for data [0-9a-f]{12}, the data"):
         replay(tmp_path, other, strategy)
     with pytest.raises(JournalError, match=r"bars: the journal has 2520, the data has 2000"):

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 
 import fbt
-import fbt.results
+import fbt.results.curve
 import fbt.testing as ft
 import fbt.testing.laws
-from fbt.config import Config
-from fbt.events import MarketEvent, SignalEvent, SignalType
-from fbt.market import FIELDS, Bar, BarData
-from fbt.state import Portfolio
-from fbt.strategies import moving_average_crossover
+from fbt.core.events import MarketEvent, SignalEvent, SignalType
+from fbt.core.market import FIELDS, Bar, BarData
+from fbt.core.state import Portfolio
+from fbt.kernel.config import Config
+from fbt.sample.strategies import moving_average_crossover
 
 Scenario = tuple[BarData, tuple[fbt.Strategy[Any], ...], Config]
 OPEN, HIGH, LOW, CLOSE = (FIELDS.index(f) for f in ("open", "high", "low", "close"))
@@ -89,7 +89,7 @@ def test_every_law_holds_for_the_crossover(data: BarData, config: Config) -> Non
 
 
 def _sample() -> BarData:
-    from fbt.sample import sample_dir
+    from fbt.sample.data import sample_dir
 
     return fbt.load_dir(sample_dir()).head(300)
 
@@ -199,7 +199,7 @@ def test_accounting_breaks_for_a_next_open_curve_with_the_books_of_another_mode(
     with pytest.raises(ft.LawViolation, match=r"accounting at bar \d+: the equity curve's total"):
         ft.assert_accounting(moving_average_crossover(5, 20), _sample(), config=config)
     monkeypatch.setattr(fbt.testing.laws, "derive", real_derive)
-    monkeypatch.setattr(fbt.results, "_side", lambda run: "left")  # book rows (before the fills) on next-open
+    monkeypatch.setattr(fbt.results.curve, "_side", lambda run: "left")  # book rows (before the fills) on next-open
     with pytest.raises(ft.LawViolation, match=r"accounting at bar \d+: the equity curve's cash"):
         ft.assert_accounting(moving_average_crossover(5, 20), _sample(), config=config)
 

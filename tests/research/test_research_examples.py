@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import fbt
-from fbt.cli import main
-from fbt.lookahead import check_lookahead
+from fbt.audit.lookahead import check_lookahead
+from fbt.cli.app import main
 from fbt.models.sizing import TargetWeight
-from fbt.sample import sample_dir
+from fbt.sample.data import sample_dir
 
 MINUTE = 60 * 10**9
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import fbt
-from fbt.cli import main
-from fbt.progress import Progress, progress_bar, render
-from fbt.sample import sample_dir
+from fbt.cli.app import main
+from fbt.io.progress import Progress, progress_bar, render
+from fbt.sample.data import sample_dir
 
 
 class Terminal(io.StringIO):
@@ -79,7 +79,7 @@ def test_ingest_reports_its_rows(tmp_path: Path) -> None:
 
 
 def test_the_command_line_is_silent_when_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "fbt.strategies:moving_average_crossover", "--data", str(sample_dir()),
+    assert main(["run", "fbt.sample.strategies:moving_average_crossover", "--data", str(sample_dir()),
                  "--out", str(tmp_path / "a")]) == 0
     assert capsys.readouterr().err == ""
 
@@ -89,12 +89,12 @@ def test_the_command_line_shows_progress_on_a_terminal(
 ) -> None:
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
-    assert main(["run", "fbt.strategies:moving_average_crossover", "--data", str(sample_dir()),
+    assert main(["run", "fbt.sample.strategies:moving_average_crossover", "--data", str(sample_dir()),
                  "--out", str(tmp_path / "a")]) == 0
     assert "fbt run  [" in terminal.getvalue() and "2,520 bars" in terminal.getvalue()
     quiet = Terminal()
     monkeypatch.setattr("sys.stderr", quiet)
-    assert main(["run", "fbt.strategies:moving_average_crossover", "--data", str(sample_dir()),
+    assert main(["run", "fbt.sample.strategies:moving_average_crossover", "--data", str(sample_dir()),
                  "--out", str(tmp_path / "b"), "--quiet"]) == 0
     assert quiet.getvalue() == ""
     capsys.readouterr()

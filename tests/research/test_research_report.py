@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import fbt
-from fbt.cli import main
+from fbt.cli.app import main
 from fbt.report import LABELS, format_statistic, monthly_returns, read_output, write_report
-from fbt.sample import sample_dir
+from fbt.sample.data import sample_dir
 
 pytest.importorskip("matplotlib")
 
@@ -63,7 +63,7 @@ class Page(html.parser.HTMLParser):
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fbt.sample import crossover
+    from fbt.sample.data import crossover
 
     out = tmp_path_factory.mktemp("run")
     result = fbt.run(crossover(), fbt.load_dir(sample_dir()))

@@ -14,7 +14,7 @@ import pytest
 import fbt
 from fbt.io.parquet import read_parquet
 from fbt.io.sql import ingest, list_symbols, load_sql
-from fbt.sample import sample_dir
+from fbt.sample.data import sample_dir
 
 pytest.importorskip("pyarrow")
 pytest.importorskip("sqlalchemy")

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fbt
-from fbt import stats
-from fbt.stats import (
+from fbt.results import stats
+from fbt.results.stats import (
     annualised_volatility,
     average_loss,
     average_win,
@@ -239,7 +239,7 @@ def test_a_run_has_every_statistic_and_the_book_figures_stay(crossover: object, 
 
 
 def test_stats_json_and_the_printed_table_hold_them_all(tmp_path: Path) -> None:
-    from fbt.sample import crossover, sample_dir
+    from fbt.sample.data import crossover, sample_dir
 
     result = fbt.run(crossover(), fbt.load_dir(sample_dir()))
     written = json.loads((result.write(tmp_path) / "stats.json").read_text())
@@ -276,7 +276,7 @@ def test_periods_auto_annualises_at_the_data_frequency(crossover: object) -> Non
 
 
 def test_risk_free_rate_lowers_sharpe_as_the_formula_says(crossover: object) -> None:
-    from fbt.sample import sample_dir
+    from fbt.sample.data import sample_dir
 
     data = fbt.load_dir(sample_dir())
     base = fbt.run(crossover(20, 80), data)  # type: ignore[operator]

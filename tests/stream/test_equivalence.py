@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-from fbt.strategies import moving_average_crossover
+from fbt.sample.strategies import moving_average_crossover
 
 from .helpers import both, compare, random_dir, write_symbol
 
@@ -75,10 +75,10 @@ def test_parquet_and_csv_mix(tmp_path: Path) -> None:
 
 
 def test_cli_stream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from fbt.cli import main
+    from fbt.cli.app import main
 
     folder = random_dir(tmp_path / "data", 9, 90, 2, shared=False)
-    base = ["run", "fbt.strategies:moving_average_crossover", "--data", str(folder), "--param", "short_window=3",
+    base = ["run", "fbt.sample.strategies:moving_average_crossover", "--data", str(folder), "--param", "short_window=3",
             "--param", "long_window=8", "--quiet"]
     assert main([*base, "--out", str(tmp_path / "memory")]) == 0
     in_memory = capsys.readouterr().out

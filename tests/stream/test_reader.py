@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
-from fbt.errors import ConfigError, DataError
+from fbt.core.errors import ConfigError, DataError
 
 from .helpers import random_dir
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import fbt
-from fbt.errors import ConfigError, DataError
-from fbt.strategies import moving_average_crossover
+from fbt.core.errors import ConfigError, DataError
+from fbt.sample.strategies import moving_average_crossover
 
 from .helpers import random_dir
 

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fbt.strategies import moving_average_crossover
-from fbt.strategy import Strategy
+from fbt.core.strategy import Strategy
+from fbt.sample.strategies import moving_average_crossover
 
 HERE = Path(__file__).resolve().parent
 CALLS = {"count": 0, "stop_after": -1}

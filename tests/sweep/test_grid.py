@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import fbt
-from fbt.sweep import Grid, constraint, grid, grid_points, grid_random
-from fbt.sweep_cli import parse_grid, parse_grid_item
+from fbt.cli.sweep import parse_grid, parse_grid_item
+from fbt.research.sweep import Grid, constraint, grid, grid_points, grid_random
 
 
 def test_product_order_is_the_last_name_fastest() -> None:

@@ -1,4 +1,4 @@
-"""fbt.sweep: the same rows on every executor, each equal to its own fbt.run; resumable; clear errors."""
+"""fbt.research.sweep: the same rows on every executor, each equal to its own fbt.run; resumable; clear errors."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 import sweep_strategies
 
 import fbt
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
-from fbt.sweep import CACHE_FILE, RESULT_FILE, grid
+from fbt.research.sweep import CACHE_FILE, RESULT_FILE, grid
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 SPEC = f"{sweep_strategies.HERE / 'sweep_strategies.py'}:crossover"
 GRID = {"short_window": [3, 5, 8, 13], "long_window": [20, 30, 50]}
@@ -178,7 +178,7 @@ def test_the_cache_key_covers_data_strategy_parameters_and_configuration(data: f
     assert fbt.sweep(SPEC, small, data, executor="serial", out=tmp_path).attrs["computed"] == 0
     assert fbt.sweep(SPEC, small, data.head(300), executor="serial", out=tmp_path).attrs["computed"] == 1
     assert fbt.sweep(SPEC, small, data, executor="serial", out=tmp_path, capital=50_000).attrs["computed"] == 1
-    other = "fbt.strategies:moving_average_crossover"
+    other = "fbt.sample.strategies:moving_average_crossover"
     assert fbt.sweep(other, small, data, executor="serial", out=tmp_path).attrs["computed"] == 1
 
 

@@ -15,13 +15,13 @@ import pytest
 import sweep_strategies
 
 import fbt
-from fbt.cli import main
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
-from fbt.sweep import CACHE_FILE, Progress
+from fbt.cli.app import main
+from fbt.research.sweep import CACHE_FILE, Progress
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
 DATA = ["--data", str(sample_dir()), "--symbols", "SYNA", "--end", "2011-06-30"]
-SPEC = "fbt.strategies:moving_average_crossover"
+SPEC = "fbt.sample.strategies:moving_average_crossover"
 GRID = ["--grid", "short_window=5:15:5", "--grid", "long_window=20,40"]
 
 

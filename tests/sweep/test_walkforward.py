@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fbt
-from fbt.sample import sample_dir
-from fbt.strategies import moving_average_crossover
-from fbt.sweep import slice_bars
-from fbt.walkforward import windows
+from fbt.research.sweep import slice_bars
+from fbt.research.walkforward import windows
+from fbt.sample.data import sample_dir
+from fbt.sample.strategies import moving_average_crossover
 
-SPEC = "fbt.strategies:moving_average_crossover"
+SPEC = "fbt.sample.strategies:moving_average_crossover"
 GRID = {"short_window": [5, 10], "long_window": [30, 60, 90]}
 
 

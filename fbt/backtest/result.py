@@ -1,0 +1,365 @@
+"""``fbt.run``: fold, derive, and hand back pandas objects."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from fbt.audit import When, events_between, state_at
+from fbt.core.errors import ConfigError
+from fbt.core.events import OrderRejected
+from fbt.core.market import FIELDS, BarData
+from fbt.core.state import World
+from fbt.core.strategy import Strategy
+from fbt.io.parallel import can_fork, run_both
+from fbt.io.writers import format_floats, format_timestamps, is_whole, join_parts, write_csv, write_json, write_rows
+from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
+from fbt.journal.fingerprint import remember_fingerprints
+from fbt.kernel.config import Config
+from fbt.kernel.loop import Run, fold, paused_gc
+from fbt.models.commission import CommissionModel, ib_seed_commission
+from fbt.models.fill import Execution
+from fbt.models.instrument import Instrument
+from fbt.models.risk import Risk
+from fbt.models.sizing import SizingModel
+from fbt.models.slippage import SlippageModel
+from fbt.report import summary_text
+from fbt.results.accounting import Trades
+from fbt.results.choices import choices
+from fbt.results.curve import Accounts, Curve, FillTable, Ledgers, accounts, derive, fill_table, ledgers, statistics
+from fbt.results.stats import resolve_periods, run_statistics
+
+__all__ = ["Result", "run"]
+
+#: Below this many bars equity.csv is written in one piece (a second process would cost more than it saves).
+_SPLIT_BELOW = 200_000
+#: The share of equity.csv's rows this process formats while the other writes the rest and the journal.
+_HERE_SHARE = (5, 8)
+_DIRECTION = np.array(["SELL", "", "BUY"], dtype=object)
+
+
+@attrs.frozen(eq=False, kw_only=True)
+class Result:
+    """A finished backtest: the fold's log and final world, the derived curve and statistics.
+
+    - ``equity``: DataFrame, one row per aligned bar (book mode: taken before that bar's fills;
+      next-open / next-close: after them);
+    - ``fills``: DataFrame of every fill;
+    - ``trades``: DataFrame of the closed round trips; ``positions``: the final ledger per symbol;
+    - ``stats``: Series of the statistics and counts (``total_return``, ``sharpe_ratio``, ...);
+    - ``run``: the raw fold output (events, final world) for replay and debugging.
+    """
+
+    run: Run
+    curve: Curve
+    fill_columns: FillTable
+    statistics: dict[str, Any]
+    accounts: Accounts | None = None
+
+    @property
+    def choices(self) -> dict[str, str]:
+        """The run's execution, commission, slippage, sizing and risk choices, by name."""
+        return choices(self.run.config)
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """Closed round trips (flat to flat): symbol, direction, entry/exit time and price, quantity, P&L.
+
+        ``pnl`` is gross, ``net_pnl`` after the trade's commission, ``return`` is ``net_pnl`` over the
+        entry value, ``bars`` the holding period in bars.
+        """
+        data = self.run.data
+        t = self._accounts().trades
+        stamps = data.timestamps.astype("datetime64[ns]")
+        entry_value = np.abs(t.quantity) * t.entry_price
+        multipliers = self.run.context.multipliers
+        if multipliers is not None and len(t):
+            entry_value = entry_value * np.asarray(multipliers)[t.symbol]
+        with np.errstate(divide="ignore", invalid="ignore"):  # an entry at a price of 0 has no return
+            returns = np.where(entry_value > 0, (t.pnl - t.commission) / entry_value, np.nan)
+        return pd.DataFrame(
+            {
+                "symbol": np.array(data.symbols, dtype=object)[t.symbol] if len(t) else [],
+                "direction": np.where(t.quantity > 0, "LONG", "SHORT").astype(object) if len(t) else [],
+                "entry_time": pd.DatetimeIndex(stamps[t.entry_bar]),
+                "exit_time": pd.DatetimeIndex(stamps[t.exit_bar]),
+                "quantity": np.abs(t.quantity),
+                "entry_price": t.entry_price,
+                "exit_price": t.exit_price,
+                "pnl": t.pnl,
+                "commission": t.commission,
+                "net_pnl": t.pnl - t.commission,
+                "return": returns,
+                "bars": t.exit_bar - t.entry_bar,
+            }
+        )
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """Per symbol at the end: position, average cost, last price, market value, realised and unrealised P&L.
+
+        Market value and P&L are in currency (``* multiplier`` for futures); prices per unit.
+        """
+        data, a = self.run.data, self._accounts()
+        n = len(data)
+        last = data.values[FIELDS.index("adj_close"), :, n - 1] if n else np.full(len(data.symbols), np.nan)
+        held = self.curve.final_positions
+        cost = np.zeros(len(data.symbols))
+        realised = np.zeros(len(data.symbols))
+        f, ledger = self.fill_columns, a.ledger
+        for s in range(len(data.symbols)):
+            mine = np.flatnonzero(f.symbol == s)
+            if mine.size:
+                cost[s] = ledger.average_cost[mine[-1]]
+                realised[s] = float(np.sum(ledger.realised[mine]))
+        scale = np.ones(len(data.symbols)) if self.run.context.multipliers is None else np.asarray(
+            self.run.context.multipliers)
+        with np.errstate(invalid="ignore"):
+            value = np.where(held == 0, 0.0, held * last * scale)
+            unrealised = np.where(held == 0, 0.0, held * (last - cost) * scale)
+        return pd.DataFrame({"position": held, "average_cost": cost, "last_price": last, "market_value": value,
+                             "realised": realised, "unrealised": unrealised},
+                            index=pd.Index(data.symbols, name="symbol"))
+
+    @property
+    def ledgers(self) -> Ledgers:
+        """Average cost, realised and unrealised P&L per symbol on every equity row (numpy arrays)."""
+        return ledgers(self.run, self.fill_columns, self.curve, self._accounts())
+
+    def _accounts(self) -> Accounts:
+        return self.accounts if self.accounts is not None else accounts(self.run, self.fill_columns, self.curve)
+
+    @property
+    def stats(self) -> pd.Series:
+        """The statistics and counts as a Series (raw fractions, not percent)."""
+        return pd.Series(self.statistics, dtype=object)
+
+    @property
+    def final_world(self) -> Any:
+        """The world after the last bar's fills (strategy states, portfolio, broker)."""
+        return self.run.final
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        """The per-bar equity curve with a DatetimeIndex."""
+        data, c = self.run.data, self.curve
+        columns: dict[str, Any] = {}
+        for s, symbol in enumerate(data.symbols):
+            columns[f"{symbol}_position"] = c.positions[s]
+            columns[f"{symbol}_holdings"] = c.holdings[s]
+        columns.update(
+            cash=c.cash, commission=c.commission, total=c.total, returns=c.returns,
+            equity_curve=c.equity_curve, drawdown=c.drawdown,
+        )
+        index = pd.DatetimeIndex(data.timestamps.astype("datetime64[ns]"), name="timestamp")
+        return pd.DataFrame(columns, index=index)
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        """Every fill: timestamp, symbol, direction (BUY/SELL), unsigned quantity, price, commission."""
+        f, data = self.fill_columns, self.run.data
+        return pd.DataFrame(
+            {
+                "timestamp": pd.DatetimeIndex(data.timestamps[f.bar].astype("datetime64[ns]")),
+                "symbol": np.array(data.symbols, dtype=object)[f.symbol] if f.bar.size else [],
+                "direction": _DIRECTION[(f.sign + 1).astype(np.int64)] if f.bar.size else [],
+                "quantity": f.quantity,
+                "price": f.price,
+                "commission": f.commission,
+            }
+        )
+
+    def state_at(self, when: When) -> World:
+        """Return the world after a bar (index or time): see :func:`fbt.audit.state_at`."""
+        return state_at(self.run, when)
+
+    def events_between(self, start: When, end: When) -> tuple[Entry, ...]:
+        """Return the events of bars ``start`` to ``end``, both included: see :func:`fbt.audit.events_between`."""
+        return events_between(self.run, start, end)
+
+    def journal(self) -> Journal:
+        """Return the run's journal (its ordered event log) in memory; ``.write(path)`` saves it."""
+        return journal_of(self.run)
+
+    @property
+    def fingerprints(self) -> Fingerprints:
+        """The run's ``input_fingerprint`` and ``events_fingerprint`` (see :mod:`fbt.journal`)."""
+        return fingerprints(self.run)
+
+    def summary(self) -> str:
+        """Return the statistics as a short, readable table, after the run's model choices."""
+        return summary_text(self.statistics, self.choices, _reasons(self.run))
+
+    def report(self, out: str | os.PathLike[str], *, title: str | None = None) -> Path:
+        """Write the run into ``out`` (as :meth:`write`), then ``equity.png`` and ``report.html``; return the page.
+
+        Needs matplotlib (``pip install 'fbt[plot]'``); see :mod:`fbt.report`.
+        """
+        from fbt.report import write_report
+
+        return write_report(self.write(out), title=title)
+
+    def _equity_columns(self, c: Curve, lo: int, hi: int) -> tuple[list[str], list[list[str]]]:
+        """equity.csv's header and its rows ``[lo, hi)`` as text columns."""
+        data = self.run.data
+        header, cols = ["timestamp"], [format_timestamps(data.timestamps[lo:hi], data.time_format)]
+        for s, symbol in enumerate(data.symbols):
+            header += [f"{symbol}_position", f"{symbol}_holdings"]
+            cols += [format_floats(c.positions[s, lo:hi], whole=is_whole(c.positions[s])),
+                     format_floats(c.holdings[s, lo:hi], whole=is_whole(c.holdings[s]))]
+        for name in ("cash", "commission", "total", "returns", "equity_curve", "drawdown"):
+            header.append(name)
+            column = getattr(c, name)
+            cols.append(format_floats(column[lo:hi], whole=is_whole(column)))
+        return header, cols
+
+    def _write_events(self, directory: Path, f: FillTable, trades: Trades) -> Fingerprints:
+        """Write fills.csv, trades.csv and the journal; return the run's fingerprints."""
+        data = self.run.data
+        fill_cols = [
+            format_timestamps(data.timestamps[f.bar], data.time_format),
+            [data.symbols[k] for k in f.symbol.tolist()],
+            ["BUY" if x > 0 else "SELL" for x in f.sign.tolist()],
+            format_floats(f.quantity),
+            [repr(x) for x in f.price.tolist()],
+            [repr(x) for x in f.commission.tolist()],
+        ]
+        write_csv(directory / "fills.csv", ["timestamp", "symbol", "direction", "quantity", "price", "commission"],
+                  fill_cols)
+        t_net = trades.pnl - trades.commission
+        trade_cols = [
+            [data.symbols[k] for k in trades.symbol.tolist()],
+            ["LONG" if q > 0 else "SHORT" for q in trades.quantity.tolist()],
+            format_timestamps(data.timestamps[trades.entry_bar], data.time_format),
+            format_timestamps(data.timestamps[trades.exit_bar], data.time_format),
+            format_floats(np.abs(trades.quantity)),
+            [repr(x) for x in trades.entry_price.tolist()],
+            [repr(x) for x in trades.exit_price.tolist()],
+            [repr(x) for x in trades.pnl.tolist()],
+            [repr(x) for x in trades.commission.tolist()],
+            [repr(x) for x in t_net.tolist()],
+            [str(x) for x in (trades.exit_bar - trades.entry_bar).tolist()],
+        ]
+        write_csv(directory / "trades.csv", ["symbol", "direction", "entry_time", "exit_time", "quantity",
+                                             "entry_price", "exit_price", "pnl", "commission", "net_pnl", "bars"],
+                  trade_cols)
+        write_run(self.run, directory)
+        return fingerprints(self.run)
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        """Write ``equity.csv``, ``fills.csv``, ``journal.jsonl`` and ``stats.json`` into ``out`` (made if needed)."""
+        directory = Path(out)
+        directory.mkdir(parents=True, exist_ok=True)
+        c, f, trades = self.curve, self.fill_columns, self._accounts().trades
+        # on two cores where the process can fork: the journal, fills, trades and the last rows of
+        # equity.csv in a second process, the first rows here; then the two parts are joined
+        n = len(self.run.data)
+        split = n if not can_fork() or n < _SPLIT_BELOW else (n * _HERE_SHARE[0]) // _HERE_SHARE[1]
+        head, tail = directory / ".equity.csv.head", directory / ".equity.csv.tail"
+
+        def events() -> Fingerprints:
+            write_rows(tail, self._equity_columns(c, split, n)[1])
+            return self._write_events(directory, f, trades)
+
+        def equity() -> None:
+            header, cols = self._equity_columns(c, 0, split)
+            write_rows(head, cols, header=header)
+
+        try:
+            prints, _ = run_both(events, equity)
+            join_parts(directory / "equity.csv", [head, tail])
+        finally:
+            for part in (head, tail):
+                if part.exists():
+                    part.unlink()
+        remember_fingerprints(self.run, prints)
+        write_json(directory / "stats.json", {**self.statistics, **{f"{k}_model": v for k, v in self.choices.items()},
+                                              **prints.as_dict()})
+        return directory
+
+
+def run(
+    strategy: Strategy[Any] | Sequence[Strategy[Any]],
+    data: BarData,
+    *,
+    capital: float = 100_000.0,
+    quantity: float = 100.0,
+    commission: CommissionModel = ib_seed_commission,
+    periods: float | str = 252.0,
+    checkpoint_every: int | None = 1_000,
+    execution: Execution | str = Execution.BOOK,
+    slippage: SlippageModel | None = None,
+    sizing: SizingModel | None = None,
+    risk: Risk | None = None,
+    instruments: Mapping[str, Instrument] | Iterable[tuple[str, Instrument]] | None = None,
+    risk_free: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Backtest one strategy (or several feeding one portfolio) on loaded data; the defaults are the book's.
+
+    The world after every ``checkpoint_every``-th bar is kept, so ``result.state_at(bar)`` steps at
+    most that many bars (None keeps none: it steps from the first bar).
+
+    ``execution`` (``"book"``, ``"next-open"``, ``"next-close"``), ``commission``, ``slippage``,
+    ``sizing`` and ``risk`` choose the models of :mod:`fbt.models` (see the README's "Realistic
+    execution"); ``fbt.models.registry`` makes them from names such as ``"fixed-bps:5"``.
+    ``instruments`` gives contract terms per symbol, ``{"ES": fbt.Instrument(multiplier=50,
+    tick_size=0.25)}`` (:mod:`fbt.models.instrument`); the others trade as stocks.
+
+    ``periods`` (bars per year) annualises the Sharpe ratio and the other statistics: 252 as the
+    book, or ``"auto"`` for the data's own frequency (:func:`fbt.results.stats.detect_frequency`: 98,280
+    for minute bars, ...). ``risk_free`` is a yearly rate for the Sharpe and Sortino ratios.
+    ``progress(done, total)`` is told the bars done (see :mod:`fbt.io.progress`).
+
+    >>> import fbt, numpy as np
+    >>> data = fbt.BarData.from_columns(symbols=("A",), timestamps=np.arange(3, dtype=np.int64),
+    ...                                 columns={"close": np.array([[10.0, 11.0, 12.0]])})
+    >>> def buy_once(bought, event):
+    ...     if bought:
+    ...         return bought, ()
+    ...     return True, (fbt.SignalEvent(timestamp=event.timestamp, strategy_id="b", symbol="A",
+    ...                                   signal_type=fbt.SignalType.LONG),)
+    >>> result = fbt.run(fbt.strategy(buy_once, initial=False), data, capital=10_000)
+    >>> result.stats["final_equity"]   # bought 100 at 10.0 for 1.30 commission, marked at 12.0
+    10198.7
+    """
+    if not isinstance(data, BarData):
+        raise ConfigError(f"data: expected fbt.BarData (see fbt.load and fbt.load_dir), got {type(data).__name__}")
+    strategies = (strategy,) if isinstance(strategy, Strategy) else tuple(strategy)
+    for s in strategies:
+        if not isinstance(s, Strategy):
+            raise ConfigError(f"strategy: expected fbt.Strategy, got {type(s).__name__}")
+    try:
+        periods = resolve_periods(periods, data.timestamps)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(risk_free, bool) or not isinstance(risk_free, int | float) or not np.isfinite(risk_free):
+        raise ConfigError(f"risk_free: expected a yearly rate as a finite number (0.02 for 2 %), got {risk_free!r}")
+    config = Config(capital=capital, quantity=quantity, commission=commission, periods=periods, execution=execution,
+                    slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk(),
+                    instruments=instruments)
+    if progress is not None:
+        progress(0, len(data))  # the fold reports every PROGRESS_EVERY bars and at the end
+    with paused_gc():  # the run's records and results are acyclic: no collector passes while they are built
+        folded = fold(strategies, data, config, checkpoint_every=checkpoint_every, progress=progress)
+        fills = fill_table(folded)
+        curve = derive(folded, fills)
+        books = accounts(folded, fills, curve)
+        stats = run_statistics(folded, curve, fills, statistics(folded, curve, books.trades), trades=books.trades,
+                               risk_free=float(risk_free))
+    return Result(run=folded, curve=curve, fill_columns=fills, accounts=books, statistics=stats)
+
+
+def _reasons(run: Run) -> str:
+    counts: dict[str, int] = {}
+    for e in run.events:
+        if e.__class__ is OrderRejected:
+            reason = e.reason.value  # type: ignore[union-attr,unused-ignore]
+            counts[reason] = counts.get(reason, 0) + 1
+    return f" ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})" if counts else ""

@@ -1,0 +1,258 @@
+"""The ``fbt diff``, ``fbt debug`` and ``fbt check-lookahead`` commands (argument parsing and
+printing only; each calls the public API).
+
+Exit status: 0 when runs are identical / the walk reached its stop / the check passed; 1 when runs
+differ / the stop condition never held / lookahead was found; 2 on an error (printed as one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from fbt.audit import When, bar_of, diff, format_time
+from fbt.audit.debug import Condition, Frame, break_at, describe_event, has_event, walk
+from fbt.audit.lookahead import EXHAUSTIVE_UP_TO, MAX_PREFIXES, check_lookahead
+from fbt.backtest.result import Result, run
+from fbt.cli.app import _capital, load_data, parse_params
+from fbt.core.errors import ConfigError
+from fbt.core.market import BarData
+from fbt.core.state import World
+from fbt.core.strategy import Strategy
+from fbt.io.factory import make_strategy
+from fbt.journal import event_types, fingerprints, read_journal
+from fbt.kernel.config import Config
+
+__all__ = ["describe_state", "fingerprint_lines", "parse_when", "register"]
+
+
+def fingerprint_lines(result: Result) -> str:
+    """Return the run's two fingerprints as lines in the style of the statistics."""
+    prints = fingerprints(result)
+    return f"Input Fingerprint  {prints.input_fingerprint}\nEvents Fingerprint {prints.events_fingerprint}"
+
+
+def parse_when(text: str) -> When:
+    """Parse a bar option: whole numbers are bar indices, anything else a time.
+
+    >>> parse_when("12"), parse_when("2020-01-31")
+    (12, '2020-01-31')
+    """
+    stripped = text.strip()
+    return int(stripped) if stripped.isdigit() else stripped
+
+
+def _event_kind(text: str) -> tuple[str, str | None]:
+    kind, _, symbol = text.partition(":")
+    known = event_types()
+    wanted = kind.strip().lower()
+    for name in known:
+        if wanted in (name.lower(), name.lower().removesuffix("event")):
+            return name, symbol.strip() or None
+    raise ConfigError(f"--until: unknown event type {kind!r}; expected one of {', '.join(sorted(known))} "
+                      f"(or fill, order, signal), optionally :SYMBOL")
+
+
+def describe_state(world: World, data: BarData, names: tuple[str, ...] = ()) -> str:
+    """Return a world as indented lines: cash, commission, positions, orders, strategy states."""
+    p = world.portfolio
+    positions = ", ".join(f"{s}={q!r}" for s, q in zip(data.symbols, p.positions, strict=False))
+    pending = ", ".join(describe_event(o) for o in world.broker.pending) or "none"
+    lines = [
+        f"  cash            {p.cash!r}",
+        f"  commission      {p.commission!r}",
+        f"  positions       {positions}",
+        f"  orders sent     {p.orders_sent}",
+        f"  pending orders  {pending}",
+    ]
+    labels = [names[k] if k < len(names) else f"strategy {k}" for k in range(len(world.strategies))]
+    lines += [f"  {label:<15} {state!r}" for label, state in zip(labels, world.strategies, strict=True)]
+    return "\n".join(lines)
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("strategy", help="path/to/file.py:factory or package.module:factory")
+    p.add_argument("--data", action="append", default=[], metavar="DIR|SYMBOL=FILE",
+                   help="a directory of SYMBOL.csv files, or (repeated) SYMBOL=path/to/file")
+    p.add_argument("--symbols", help="comma-separated symbols to load from --data DIR (default: all)")
+    p.add_argument("--capital", default="100000", help="starting cash (default 100000)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="keyword argument for the strategy factory (repeatable)")
+    p.add_argument("--periods", type=float, default=252.0, help="bars per year for the Sharpe ratio (default 252)")
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Strategy[Any], BarData, float]:
+    params = parse_params(args.param)
+    capital = _capital(args.capital)
+    strategy = make_strategy(args.strategy, params)
+    return strategy, load_data(args.data, args.symbols), capital
+
+
+def _label(strategy: Strategy[Any], data: BarData) -> str:
+    params = ", ".join(f"{k}={v!r}" for k, v in strategy.params)
+    return f"{strategy.name}({params}) on {', '.join(data.symbols)}: {len(data)} bars"
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    a, b = read_journal(args.a), read_journal(args.b)
+    result = diff(a, b)
+    print(result.describe())
+    if a.header.input_fingerprint != b.header.input_fingerprint:
+        labels = [", ".join(j.header.strategy_labels()) for j in (a, b)]
+        same_data = a.header.data_fingerprint == b.header.data_fingerprint
+        print(f"(the inputs differ: A ran {labels[0]}, B ran {labels[1]}; "
+              f"{'same' if same_data else 'different'} market data)")
+    return 0 if result.identical else 1
+
+
+def cmd_debug(args: argparse.Namespace) -> int:
+    strategy, data, capital = _inputs(args)
+    if args.limit < 0:
+        raise ConfigError(f"--limit: expected a whole number >= 0, got {args.limit}")
+    result = run(strategy, data, capital=capital, periods=args.periods, checkpoint_every=args.checkpoint_every)
+    start = parse_when(args.start) if args.start is not None else 0
+    first = bar_of(data, start)
+    condition: When | Condition | None = None
+    if args.stop_at is not None and args.until is not None:
+        raise ConfigError("give --stop-at or --until, not both")
+    if args.stop_at is not None:
+        condition = parse_when(args.stop_at)
+        reason = f"bar {args.stop_at}"
+    elif args.until is not None:
+        kind, symbol = _event_kind(args.until)
+        condition = has_event(kind, symbol=symbol) if symbol else has_event(kind)
+        reason = f"the first {kind}" + (f" of {symbol}" if symbol else "")
+    print(f"fbt debug: {_label(strategy, data)}")
+    shown: Callable[[Frame], bool] = (lambda f: True) if args.all_bars else (lambda f: bool(f.events))
+    if args.interactive:
+        return _interactive(result, first, condition, shown)
+    if condition is None:
+        count, last = 0, None
+        for frame in walk(result, start=first):
+            if shown(frame):
+                print(frame.describe(state=False))
+                count += 1
+                last = frame
+                if args.limit and count >= args.limit:
+                    break
+        if last is None:
+            print(f"no events from bar {first} to the end")
+            return 0
+        print(f"state after bar {last.bar} ({last.time}):")
+        print(describe_state(last.world, data, result.run.context.strategy_names))
+        return 0
+    target = break_at(result, condition, start=first)
+    if target is None or target.bar < first:
+        print(f"{reason} never happens from bar {first} on")
+        return 1
+    before: deque[Frame] = deque(maxlen=args.limit or None)
+    if target.bar > first:
+        for frame in walk(result, start=first, stop=target.bar - 1):
+            if shown(frame):
+                before.append(frame)
+    for frame in before:
+        print(frame.describe(state=False))
+    print(f"stopped at bar {target.bar} ({target.time}): {reason}")
+    print(target.describe(state=False))
+    print(f"state after bar {target.bar}:")
+    print(describe_state(target.world, data, result.run.context.strategy_names))
+    return 0
+
+
+def _interactive(result: Result, first: int, condition: When | Condition | None,
+                 shown: Callable[[Frame], bool]) -> int:
+    data = result.run.data
+    stop_bar = None
+    if condition is not None:
+        target = break_at(result, condition, start=first)
+        stop_bar = None if target is None else target.bar
+    print("keys: [Enter] next bar with events, n next bar, s state, c continue to the stop, q quit")
+    mode = "events"  # pause at: "events" the next shown bar, "bar" the next bar, "stop" the stop bar
+    for frame in walk(result, start=first):
+        at_stop = frame.bar == stop_bar
+        if not (at_stop or frame.bar == first or mode == "bar" or (mode == "events" and shown(frame))):
+            continue
+        print(frame.describe(state=False))
+        if at_stop:
+            print(f"stopped at bar {frame.bar} ({frame.time})")
+            print(describe_state(frame.world, data, result.run.context.strategy_names))
+        while True:
+            try:
+                key = input("(fbt debug) ").strip().lower()
+            except EOFError:
+                return 0
+            if key == "q":
+                return 0
+            if key == "s":
+                print(describe_state(frame.world, data, result.run.context.strategy_names))
+                continue
+            if key == "c" and stop_bar is not None and stop_bar > frame.bar:
+                mode = "stop"
+            elif key == "n":
+                mode = "bar"
+            else:
+                if key == "c":
+                    print("no stop ahead: stepping to the next bar with events")
+                mode = "events"
+            break
+    print(f"end of the run (bar {len(data) - 1}, {format_time(int(data.timestamps[-1]), data.time_format)})")
+    return 0
+
+
+def cmd_check_lookahead(args: argparse.Namespace) -> int:
+    strategy, data, capital = _inputs(args)
+    cuts = None
+    if args.cuts:
+        try:
+            cuts = [int(c) for c in args.cuts.split(",") if c.strip()]
+        except ValueError:
+            raise ConfigError(f"--cuts: expected comma-separated whole numbers, got {args.cuts!r}") from None
+    config = Config(capital=capital, periods=args.periods)
+    report = check_lookahead(strategy, data, config=config, cuts=cuts, exhaustive_up_to=args.exhaustive_up_to,
+                             max_prefixes=args.max_prefixes)
+    print(f"fbt check-lookahead: {_label(strategy, data)}, {len(report.cuts)} prefixes")
+    print(report.describe())
+    return 0 if report.passed else 1
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``diff``, ``debug`` and ``check-lookahead`` commands to ``fbt``'s parser."""
+    d = subparsers.add_parser("diff", help="compare two runs to their first divergent event",
+                              description="Compare two runs: output folders of `fbt run` or journal files. Exit 0 "
+                                          "and 'identical' when their events are, 1 and the first divergent event "
+                                          "when not, 2 on an error.")
+    d.add_argument("a", metavar="A", help="an output folder of `fbt run`, or a journal.jsonl file")
+    d.add_argument("b", metavar="B", help="another one")
+    d.set_defaults(func=cmd_diff)
+
+    g = subparsers.add_parser("debug", help="walk a run bar by bar, showing each bar's events and the state",
+                              description="Backtest a strategy as `fbt run` does, then walk it bar by bar. Without "
+                                          "a stop, shows the first --limit bars with events from --start; with "
+                                          "--stop-at or --until, the last --limit bars before the stop, then the "
+                                          "stop bar and the full state after it.")
+    _run_options(g)
+    g.add_argument("--start", help="the first bar to walk: an index or a time (default 0)")
+    g.add_argument("--stop-at", metavar="BAR|TIME", help="stop at this bar: an index or a time")
+    g.add_argument("--until", metavar="TYPE[:SYMBOL]",
+                   help="stop at the first bar with such an event, e.g. fill:ORCL, signal, OrderEvent:AAPL")
+    g.add_argument("--all-bars", action="store_true", help="show bars without events too")
+    g.add_argument("--limit", type=int, default=20, help="bars to show (default 20; 0: no limit)")
+    g.add_argument("--checkpoint-every", type=int, default=1_000, metavar="K",
+                   help="keep the state every K bars, so starting anywhere steps at most K bars (default 1000)")
+    g.add_argument("-i", "--interactive", action="store_true", help="step with the keyboard")
+    g.set_defaults(func=cmd_debug)
+
+    c = subparsers.add_parser("check-lookahead", help="check that a strategy cannot see the future",
+                              description="Run the strategy on prefixes of the data, each a fresh run with the "
+                                          "strategy built anew, and compare each prefix's events with the full "
+                                          "run's up to that point. Exit 0 on a pass, 1 on a finding.")
+    _run_options(c)
+    c.add_argument("--cuts", metavar="N,N,...", help="prefix lengths (bars) to check instead of the default choice")
+    c.add_argument("--exhaustive-up-to", type=int, default=EXHAUSTIVE_UP_TO, metavar="N",
+                   help=f"check every prefix of data up to N bars (default {EXHAUSTIVE_UP_TO})")
+    c.add_argument("--max-prefixes", type=int, default=MAX_PREFIXES, metavar="N",
+                   help=f"on longer data, about N prefixes: half after event bars, half evenly spread, plus the "
+                        f"first 20 (default {MAX_PREFIXES})")
+    c.set_defaults(func=cmd_check_lookahead)

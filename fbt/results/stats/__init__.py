@@ -1,0 +1,175 @@
+"""Performance statistics: pure functions of the equity curve, the returns and the trades.
+
+The seed's four — :func:`sharpe_ratio` and :func:`drawdowns` (max drawdown and its duration in
+bars) with total return — keep the book's definitions exactly. The rest follow common practice,
+each with its formula in its docstring:
+
+- of the per-bar returns ``r``: :func:`annualised_volatility`, :func:`sharpe_ratio` and
+  :func:`sortino_ratio` (both with a yearly risk-free rate, default 0 as the seed);
+- of the equity curve: :func:`cagr`, :func:`drawdown_fraction` (drop below the running peak as a
+  fraction of that peak), :func:`calmar_ratio`, :func:`drawdown_duration_time`;
+- of the positions and fills: :func:`exposure`, :func:`turnover`;
+- of the net P&L of closed round trips (``fbt.results.accounting``): :func:`win_rate`,
+  :func:`average_win`, :func:`average_loss`, :func:`profit_factor`, :func:`expectancy`,
+  :func:`best_trade`, :func:`worst_trade`.
+
+Annualisation multiplies by ``periods`` (bars per year) or its square root; :func:`detect_frequency`
+finds it from the median spacing of the bars. A statistic that is undefined (no returns, no
+losing trade, ...) is NaN here and ``null`` in ``stats.json``.
+
+>>> import numpy as np
+>>> round(sharpe_ratio(np.array([0.01, -0.01, 0.02]), periods=252), 4)
+8.4853
+>>> drawdowns(np.array([1.0, 1.1, 1.0, 1.05, 1.2]))[1:]
+(0.10000000000000009, 2)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fbt.core.units import NS_PER_SECOND, SECONDS_PER_DAY
+from fbt.results.stats.drawdown import (
+    calmar_ratio,
+    drawdown_curve,
+    drawdown_duration_time,
+    drawdown_fraction,
+    drawdowns,
+)
+from fbt.results.stats.frequency import Frequency, detect_frequency, resolve_periods
+from fbt.results.stats.returns import (
+    DAYS_PER_YEAR,
+    TRADING_DAYS,
+    TRADING_HOURS,
+    annualised_volatility,
+    cagr,
+    sharpe_ratio,
+    sortino_ratio,
+    years_between,
+)
+from fbt.results.stats.trade import (
+    average_loss,
+    average_win,
+    best_trade,
+    expectancy,
+    exposure,
+    profit_factor,
+    turnover,
+    win_rate,
+    worst_trade,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fbt.kernel.loop import Run
+    from fbt.results.accounting import Trades
+    from fbt.results.curve import Curve, FillTable
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "TRADING_DAYS",
+    "TRADING_HOURS",
+    "Frequency",
+    "annualised_volatility",
+    "average_loss",
+    "average_win",
+    "best_trade",
+    "cagr",
+    "calmar_ratio",
+    "detect_frequency",
+    "drawdown_curve",
+    "drawdown_duration_time",
+    "drawdown_fraction",
+    "drawdowns",
+    "expectancy",
+    "exposure",
+    "profit_factor",
+    "resolve_periods",
+    "run_statistics",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "turnover",
+    "win_rate",
+    "worst_trade",
+    "years_between",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# A run's statistics
+
+
+def _plain(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def run_statistics(
+    run: Run,
+    curve: Curve,
+    fills: FillTable,
+    base: Mapping[str, Any],
+    *,
+    trades: Trades | None = None,
+    risk_free: float = 0.0,
+) -> dict[str, Any]:
+    """Return ``base`` (the run's book statistics, unchanged) followed by the statistics of this module.
+
+    The per-bar returns and the closed curve are those behind ``base``'s Sharpe ratio: in book
+    mode the curve is closed by the final state. With a non-zero ``risk_free`` the Sharpe ratio is
+    recomputed with it. Keys already in ``base`` (``trades``, ``win_rate``) are kept as they are.
+    Added: ``frequency``, ``risk_free``, ``cagr``, ``annual_volatility``, ``sortino_ratio``,
+    ``calmar_ratio``, ``max_drawdown_from_peak``, ``drawdown_duration_days``, ``exposure``,
+    ``turnover``, ``trades``, ``win_rate``, ``average_win``, ``average_loss``, ``profit_factor``,
+    ``expectancy``, ``best_trade``, ``worst_trade`` (trade figures net of commission).
+    """
+    from fbt.models.fill import Execution
+    from fbt.results.accounting import account
+
+    data, config = run.data, run.config
+    capital, periods = config.capital, config.periods
+    ts = np.asarray(data.timestamps, dtype=np.int64)
+    total = np.asarray(curve.total, dtype=np.float64)
+    if config.execution is Execution.BOOK:
+        last_total = float(total[-1]) if total.size else capital
+        returns = np.concatenate((curve.returns, [curve.final_equity / last_total - 1.0]))
+        equity = np.concatenate(([capital], total, [curve.final_equity]))
+        times = np.concatenate((ts[:1], ts, ts[-1:])) if ts.size else np.zeros(2, dtype=np.int64)
+    else:
+        returns = np.asarray(curve.returns, dtype=np.float64)
+        equity = np.concatenate(([capital], total))
+        times = np.concatenate((ts[:1], ts)) if ts.size else np.zeros(1, dtype=np.int64)
+    years = years_between(int(times[0]), int(times[-1]))
+    if trades is None:
+        _, trades = account(bar=fills.bar, symbol=fills.symbol, sign=fills.sign, quantity=fills.quantity,
+                            price=fills.price, commission=fills.commission, n_symbols=len(data.symbols))
+    net = trades.pnl - trades.commission
+    stats = dict(base)
+    if risk_free:
+        stats["sharpe_ratio"] = _plain(sharpe_ratio(returns, periods=periods, risk_free=risk_free))
+    fraction = drawdown_fraction(equity)
+    added: dict[str, Any] = {
+        "frequency": detect_frequency(ts).name,
+        "risk_free": float(risk_free),
+        "cagr": _plain(cagr(equity, years=years)),
+        "annual_volatility": _plain(annualised_volatility(returns, periods=periods)),
+        "sortino_ratio": _plain(sortino_ratio(returns, periods=periods, risk_free=risk_free)),
+        "calmar_ratio": _plain(calmar_ratio(equity, years=years, fraction=fraction)),
+        "max_drawdown_from_peak": _plain(float(np.nanmax(fraction))) if fraction.size else 0.0,
+        "drawdown_duration_days": drawdown_duration_time(equity, times) / (SECONDS_PER_DAY * NS_PER_SECOND),
+        "exposure": exposure(curve.positions),
+        "turnover": _plain(turnover(fills.quantity * fills.price, total)),
+        "trades": len(trades),
+        "win_rate": _plain(win_rate(net)),
+        "average_win": _plain(average_win(net)),
+        "average_loss": _plain(average_loss(net)),
+        "profit_factor": _plain(profit_factor(net)),
+        "expectancy": _plain(expectancy(net)),
+        "best_trade": _plain(best_trade(net)),
+        "worst_trade": _plain(worst_trade(net)),
+    }
+    for key, value in added.items():
+        stats.setdefault(key, value)
+    return stats
