@@ -182,6 +182,15 @@ def test_the_cache_key_covers_data_strategy_parameters_and_configuration(data: f
     assert fbt.sweep(other, small, data, executor="serial", out=tmp_path).attrs["computed"] == 1
 
 
+def test_cache_keys_survive_code_moves() -> None:
+    # The key a default configuration got when the key format was fixed; sweep.jsonl files written
+    # then are reused only while this holds, so moving or renaming a module must not change it.
+    from fbt.research.sweep.cache import run_key
+    from fbt.research.sweep.worker import RunConfig
+
+    assert run_key("d", "s", {"x": 1}, RunConfig()) == "0b3685c752dfe4d028aa1345c55a81a3c0adb01bfaba1898c3d9f51c175033f4"
+
+
 @pytest.mark.parametrize(
     ("grid_", "where", "message"),
     [

@@ -108,6 +108,11 @@ def check_params(factory: Callable[..., Any], names: Sequence[str]) -> None:
 # Keys and the cache file
 
 
+# A key is stored in sweep.jsonl and must outlive code moves, so the configuration record is named by
+# the path it had when the key format was fixed, not by wherever the class happens to live now.
+_KEY_NAMES: dict[type, str] = {RunConfig: "fbt.sweep.worker.RunConfig"}
+
+
 def _identity(value: object) -> object:
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -124,7 +129,7 @@ def _identity(value: object) -> object:
     cls: Any = type(value)
     if attrs.has(cls):
         fields = {a.name: _identity(getattr(value, a.name)) for a in attrs.fields(cls)}
-        return {"type": _qualified(cls), "fields": fields}
+        return {"type": _KEY_NAMES.get(cls) or _qualified(cls), "fields": fields}
     if isinstance(value, functools.partial):
         return {"partial": _identity(value.func), "args": _identity(value.args), "keywords": _identity(value.keywords)}
     if callable(value) and hasattr(value, "__qualname__"):
