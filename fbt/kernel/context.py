@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -14,6 +14,9 @@ from fbt.core.strategy import StepFunction
 from fbt.kernel.config import Config
 from fbt.models.fill import Execution
 from fbt.models.risk import SymbolGroups
+
+if TYPE_CHECKING:
+    from fbt.kernel.parts import PartsFactory
 
 __all__ = ["Context", "scaled_bars"]
 
@@ -45,6 +48,9 @@ def scaled_bars(data: BarData) -> FloatArray:
 class Context:
     """What every reducer of a run may read and nobody changes: data, configuration, strategies.
 
+    ``parts`` is the factory of the run's step parts (:mod:`fbt.kernel.parts`): None for the
+    simulated ones its configuration describes, else the caller's (a live broker's, say).
+
     Derived once: ``symbol_index``; outside book mode ``bars`` (see :func:`scaled_bars`); the risk
     groups each symbol belongs to (``groups``, as symbol indices); from ``config.instruments``, aligned
     to the data's symbols, ``multipliers`` (None when every one is 1: the stock path, unchanged) and
@@ -55,6 +61,7 @@ class Context:
     config: Config
     strategy_names: tuple[str, ...]
     steps: tuple[StepFunction[Any], ...]
+    parts: PartsFactory | None = None
     symbol_index: dict[str, int] = attrs.field(init=False)
     bars: FloatArray | None = attrs.field(init=False)
     groups: tuple[SymbolGroups, ...] = attrs.field(init=False)

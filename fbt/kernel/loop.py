@@ -1,20 +1,21 @@
-"""The fold: the only loop. It replays a bar stream through the reducers.
+"""The fold: the only loop. It replays a bar stream through the run's parts.
 
 For every bar, a local FIFO queue is drained in the seed's order: the MARKET event (strategies in
-order), then every SIGNAL, ORDER and FILL it caused, each handled by :func:`fbt.kernel.make_step`,
-before the next bar. :func:`fold` returns the ordered event log and the final world; :func:`scan`
-yields the world after every bar, for debugging.
+order), then every SIGNAL, ORDER and FILL it caused, each handled by the step
+(:func:`fbt.kernel.step.make_step`) made of the parts the caller chose (:mod:`fbt.kernel.parts`:
+the book's, the simulated broker's, a live broker's), before the next bar. :func:`fold` returns
+the ordered event log and the final world; :func:`scan` yields the world after every bar, for
+debugging.
 
-On a bar where no order is pending at the broker, the market step only calls the strategies, so
-:func:`fold` calls them directly and builds a world only when they signal; :func:`scan` takes the
-general path on every bar. A test holds the two equal.
+:func:`fold` runs its bars through :func:`fbt.kernel.fast.run_bars` (quiet bars the short way,
+book mode's signals through the fused chain); :func:`scan` takes the plain path on every bar.
+Tests hold the two equal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -29,22 +30,11 @@ from fbt.core.state import Portfolio, World
 from fbt.core.strategy import Strategy
 from fbt.kernel.config import Config
 from fbt.kernel.context import Context
-from fbt.kernel.fast import book_chain
-from fbt.kernel.step import Step, call_strategy, check_signals, make_step
+from fbt.kernel.fast import PROGRESS_EVERY, run_bars
+from fbt.kernel.parts import PartsFactory, parts_for
+from fbt.kernel.step import drain, make_step
 
 __all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "paused_gc", "scan", "start"]
-
-#: How many bars pass between two calls of a fold's ``progress`` callback (a power of two).
-PROGRESS_EVERY = 1 << 16
-_PROGRESS_MASK = PROGRESS_EVERY - 1
-#: The fold works in blocks of this many bars (a power of two dividing PROGRESS_EVERY); between
-#: blocks it reports progress, keeps checkpoints and looks at the collector.
-_BLOCK_MASK = (1 << 12) - 1
-_NO_SIGNALS: tuple[()] = ()
-#: Young container objects allowed to pile up while the collector is paused before the fold collects them.
-_YOUNG_LIMIT = 1_000_000
-_SET_INDEX = MarketEvent.index.__set__  # type: ignore[attr-defined]
-_SET_DATA = MarketEvent.data.__set__  # type: ignore[attr-defined]
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -82,8 +72,13 @@ class BarStep:
     events: tuple[Event, ...]
 
 
-def start(strategies: Sequence[Strategy[Any]], data: BarData, config: Config) -> tuple[Context, World]:
-    """Build the strategies on the data and return the run's context and initial world."""
+def start(strategies: Sequence[Strategy[Any]], data: BarData, config: Config,
+          parts: PartsFactory | None = None) -> tuple[Context, World]:
+    """Build the strategies on the data and return the run's context and initial world.
+
+    ``parts`` chooses the run's step parts (:mod:`fbt.kernel.parts`); None takes the simulated
+    ones ``config`` describes.
+    """
     if not strategies:
         raise StrategyError("no strategy given")
     states, steps = [], []
@@ -96,7 +91,8 @@ def start(strategies: Sequence[Strategy[Any]], data: BarData, config: Config) ->
             raise StrategyError(f"strategy {s.name!r} failed to build: {type(exc).__name__}: {exc}") from exc
         states.append(state)
         steps.append(step)
-    ctx = Context(data=data, config=config, strategy_names=tuple(s.name for s in strategies), steps=tuple(steps))
+    ctx = Context(data=data, config=config, strategy_names=tuple(s.name for s in strategies), steps=tuple(steps),
+                  parts=parts)
     world = World(
         strategies=tuple(states),
         portfolio=Portfolio.initial(capital=config.capital, n_symbols=len(data.symbols)),
@@ -122,52 +118,12 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _one(state: Any) -> tuple[Any]:
-    return (state,)
-
-
-def _together(ctx: Context) -> Callable[[tuple[Any, ...], MarketEvent], tuple[tuple[Any, ...], list[Event]]]:
-    """The market step of several strategies: each in turn (checked), their signals in strategy order."""
-    steps = ctx.steps
-    n_strategies = range(len(steps))
-
-    def together(states: tuple[Any, ...], market: MarketEvent) -> tuple[tuple[Any, ...], list[Event]]:
-        new_states = list(states)
-        queue: list[Event] = []
-        for k in n_strategies:
-            try:
-                result = steps[k](states[k], market)
-            except Exception:
-                result = None
-            if result.__class__ is not tuple or len(result) != 2:
-                result = call_strategy(ctx, k, states[k], market)
-            new_states[k], signals = result
-            if signals:
-                queue.extend(check_signals(ctx, k, signals, market))
-            elif signals.__class__ is not tuple and signals.__class__ is not list:
-                check_signals(ctx, k, signals, market)
-        return tuple(new_states), queue
-
-    return together
-
-
-def drain(step: Step, world: World, queue: Sequence[Event]) -> tuple[World, list[Event]]:
-    """Handle ``queue`` and everything it causes, first in first out; return the handled events."""
-    todo = deque(queue)
-    handled: list[Event] = []
-    while todo:
-        event = todo.popleft()
-        world, caused = step(world, event)
-        handled.append(event)
-        todo.extend(caused)
-    return world, handled
-
-
 def scan(
-    strategies: Sequence[Strategy[Any]], data: BarData, config: Config | None = None
+    strategies: Sequence[Strategy[Any]], data: BarData, config: Config | None = None, *,
+    parts: PartsFactory | None = None,
 ) -> Iterator[BarStep]:
     """Yield the world after every bar, with the events that bar caused (market event first)."""
-    ctx, world = start(strategies, data, config or Config())
+    ctx, world = start(strategies, data, config or Config(), parts)
     step = make_step(ctx)
     for i in range(len(data)):
         world, handled = drain(step, world, (MarketEvent(i, data),))
@@ -183,6 +139,7 @@ def fold(
     progress: Callable[[int, int], None] | None = None,
     world: World | None = None,
     begin: int = 0,
+    parts: PartsFactory | None = None,
 ) -> Run:
     """Run the strategies over every bar of ``data`` and return the event log and final world.
 
@@ -194,9 +151,12 @@ def fold(
     after the bar before ``begin`` (strategy states, portfolio, broker), perhaps of an earlier chunk
     of the same stream; the bars before ``begin`` are history the strategies were built on (their
     indicators' warm-up) and are not stepped. The log's bars are indices into ``data``.
+
+    ``parts`` chooses how signals become orders and orders fills (:mod:`fbt.kernel.parts`); None
+    takes the simulated parts ``config`` describes (:func:`fbt.kernel.parts.parts_for`).
     """
     config = config or Config()
-    ctx, world0 = start(strategies, data, config)
+    ctx, world0 = start(strategies, data, config, parts)
     if not 0 <= begin <= len(data):
         raise ConfigError(f"begin: expected 0 <= begin <= {len(data)}, got {begin!r}")
     if world is not None:
@@ -206,83 +166,14 @@ def fold(
                        broker=world.broker)
     world = world0
     initial = world
-    step = make_step(ctx)
     every = checkpoint_every or 0
     if every < 0:
         raise ConfigError(f"checkpoint_every: expected a whole number >= 1, got {checkpoint_every!r}")
-    checkpoints: list[tuple[int, World]] = []
-    next_checkpoint = begin + every - 1 if every else -1
-    single = len(world.strategies) == 1
-    # one strategy is stepped directly; several through one step that checks each in turn
-    strategy_step: Callable[[Any, MarketEvent], Any] = ctx.steps[0] if single else _together(ctx)
-    state: Any = world.strategies[0] if single else world.strategies
-    pack: Callable[[Any], tuple[Any, ...]] = _one if single else tuple  # the world's tuple of strategy states
-    portfolio, broker = world.portfolio, world.broker
-    pending = bool(broker.pending)  # kept with the broker: it changes only where the broker does
-    chain = book_chain(ctx) if config.is_book else None
-    log: list[Event] = []
-    log_bars: list[int] = []
-    market: MarketEvent | None = world.market
-    new, set_index, set_data = object.__new__, _SET_INDEX, _SET_DATA
-    n = len(data)
+    built = (parts or parts_for(config))(ctx)
     with paused_gc():
-        i = begin
-        while i < n:
-            # a block of bars up to the next block edge or checkpoint, whichever comes first
-            stop = min(n, (i | _BLOCK_MASK) + 1)
-            if next_checkpoint >= 0:
-                stop = min(stop, next_checkpoint + 1)
-            for i in range(i, stop):  # noqa: B020 - the block continues from where the last one stopped
-                market = new(MarketEvent)  # the record the fold builds itself, without the constructor's checks
-                set_index(market, i)
-                set_data(market, data)
-                if pending:  # the broker has work on this bar: take the general path
-                    world = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
-                    world, handled = drain(step, world, (market,))
-                    state = world.strategies[0] if single else world.strategies
-                    portfolio, broker = world.portfolio, world.broker
-                    pending = bool(broker.pending)
-                    if len(handled) > 1:
-                        log.extend(handled[1:])
-                        log_bars.extend([i] * (len(handled) - 1))
-                    continue
-                # the market step of a quiet broker: the strategies, then what their signals cause
-                try:
-                    result = strategy_step(state, market)
-                except Exception:
-                    result = None
-                if result.__class__ is not tuple or len(result) != 2:
-                    # the checked call raises the clear error (strategies are pure: same outcome again)
-                    # (several strategies: their step checks each one and raises the error itself)
-                    result = call_strategy(ctx, 0, state, market) if single else strategy_step(state, market)
-                state, signals = result
-                if signals is _NO_SIGNALS:  # the empty tuple is one object: the common quiet bar costs one test
-                    continue
-                if signals:
-                    signals = check_signals(ctx, 0, signals, market) if single else signals
-                    if chain is not None:
-                        portfolio, handled = chain(portfolio, i, signals)
-                    else:
-                        world = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
-                        world, handled = drain(step, world, signals)
-                        portfolio, broker = world.portfolio, world.broker
-                        pending = bool(broker.pending)
-                    log.extend(handled)
-                    log_bars.extend([i] * len(handled))
-                elif signals.__class__ is not tuple and signals.__class__ is not list:
-                    check_signals(ctx, 0, signals, market)
-            i = stop
-            if stop - 1 == next_checkpoint:
-                world = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
-                checkpoints.append((next_checkpoint, world))
-                next_checkpoint += every
-            if progress is not None and stop & _PROGRESS_MASK == 0 and stop < n:
-                progress(stop, n)
-            if gc.get_count()[0] > _YOUNG_LIMIT:
-                gc.collect(0)  # a strategy that makes cyclic garbage still has it freed, a batch at a time
+        final, log, log_bars, checkpoints = run_bars(ctx, built, world, begin, every, progress)
     if progress is not None:
-        progress(n, n)
-    final = World(market=market, strategies=pack(state), portfolio=portfolio, broker=broker)
+        progress(len(data), len(data))
     return Run(
         data=data,
         config=config,

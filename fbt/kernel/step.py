@@ -1,22 +1,26 @@
-"""The step: one event in, the new world and the events it caused out.
+"""The step: one event in, the new world and the events it caused out, through the run's parts.
 
-``step(world, event)`` dispatches on the event's type (a table, not an ``isinstance`` ladder):
+``step(world, event)`` dispatches on the event's type (a table, not an ``isinstance`` ladder) to
+the parts it was made of (:mod:`fbt.kernel.parts`):
 
-- MARKET: outside book mode, first the broker works its pending orders on the new bar (their
-  fills, rejections and cancellations are queued first); then each strategy in turn (its signals
-  queued in strategy order); the portfolio's own market handling (recording equity) is derived
-  after the run, so it changes nothing here;
-- SIGNAL: the portfolio turns it into orders (EXIT and CANCEL first withdraw the symbol's
-  working orders);
-- ORDER: the broker fills it at once (book mode) or holds it for the next bar;
+- MARKET: while the broker holds working orders, the execution port works them on the new bar
+  first (their fills, rejections and cancellations are queued first); then each strategy in turn
+  (its signals queued in strategy order); the portfolio's own market handling (recording equity)
+  is derived after the run, so it changes nothing here;
+- SIGNAL: EXIT and CANCEL first withdraw the symbol's working orders through the port; then the
+  portfolio's order rule turns the signal into orders;
+- ORDER: the execution port takes it (the book's fills it at once; the simulated broker's holds it
+  for the next bar; a live one sends it);
 - FILL: the portfolio books it;
 - REJECTED, CANCELLED: facts for the log; they change nothing.
 
-With the book's configuration (``Config.is_book``) the handlers are exactly the seed's.
+:func:`drain` handles a queue of events and everything they cause, first in first out: the plain
+path every fast path of :mod:`fbt.kernel.fast` is held equal to.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,12 +36,12 @@ from fbt.core.events import (
     SignalType,
 )
 from fbt.core.state import World
-from fbt.kernel.broker import accept_order, cancel_orders, execute_order, execute_order_checked, fill_working
 from fbt.kernel.context import Context
-from fbt.kernel.portfolio import apply_fill, book_order_error, fill_applier, naive_orders, plan_orders
-from fbt.models.fill import Execution
+from fbt.kernel.parts import Parts, parts_for
 
-__all__ = ["Context", "Step", "call_strategy", "check_signals", "make_step"]
+__all__ = ["Context", "Step", "bad_result", "call_strategy", "check_signals", "drain", "make_step", "raised"]
+
+_WITHDRAW = (SignalType.EXIT, SignalType.CANCEL)
 
 Step = Callable[[World, Event], tuple[World, tuple[Event, ...]]]
 
@@ -63,20 +67,30 @@ def check_signals(ctx: Context, k: int, signals: object, market: MarketEvent) ->
     return signals  # type: ignore[return-value,unused-ignore]
 
 
+def raised(ctx: Context, k: int, market: MarketEvent, exc: Exception) -> StrategyError:
+    """The error for strategy ``k`` raising ``exc`` on a bar (raise it ``from exc``)."""
+    return StrategyError(
+        f"strategy {ctx.strategy_names[k]!r} raised at bar {market.index} ({market.label()}): "
+        f"{type(exc).__name__}: {exc}"
+    )
+
+
+def bad_result(ctx: Context, k: int, market: MarketEvent, result: object) -> StrategyError:
+    """The error for strategy ``k`` returning something other than a ``(state, signals)`` pair."""
+    return StrategyError(
+        f"strategy {ctx.strategy_names[k]!r} returned {type(result).__name__} at bar {market.index}; "
+        f"expected a (state, signals) pair"
+    )
+
+
 def call_strategy(ctx: Context, k: int, state: Any, market: MarketEvent) -> tuple[Any, Sequence[SignalEvent]]:
-    """Call strategy ``k`` on a bar, turning its failures into one clear StrategyError."""
+    """Call strategy ``k`` on a bar (once), turning its failures into one clear StrategyError."""
     try:
         result = ctx.steps[k](state, market)
     except Exception as exc:
-        raise StrategyError(
-            f"strategy {ctx.strategy_names[k]!r} raised at bar {market.index} ({market.label()}): "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise raised(ctx, k, market, exc) from exc
     if result.__class__ is not tuple or len(result) != 2:
-        raise StrategyError(
-            f"strategy {ctx.strategy_names[k]!r} returned {type(result).__name__} at bar {market.index}; "
-            f"expected a (state, signals) pair"
-        )
+        raise bad_result(ctx, k, market, result)
     state, signals = result
     if signals:
         return state, check_signals(ctx, k, signals, market)
@@ -85,38 +99,54 @@ def call_strategy(ctx: Context, k: int, state: Any, market: MarketEvent) -> tupl
     return state, signals
 
 
-def make_step(ctx: Context) -> Step:
-    """Return the run's ``step(world, event) -> (world, events)``."""
-    if not ctx.config.is_book:
-        return _make_general_step(ctx)
+def make_step(ctx: Context, parts: Parts | None = None) -> Step:
+    """Return the run's ``step(world, event) -> (world, events)``, made of ``parts``.
+
+    Without ``parts`` the run's own are used: the context's parts factory, else the simulated
+    parts its configuration describes (:func:`fbt.kernel.parts.parts_for`).
+    """
+    if parts is None:
+        parts = (ctx.parts or parts_for(ctx.config))(ctx)
+    orders, book, port = parts.orders, parts.book, parts.execution
+    submit, work, cancel = port.submit, port.work, port.cancel
+    n_strategies = range(len(ctx.steps))
 
     def on_market(world: World, event: MarketEvent) -> tuple[World, tuple[Event, ...]]:
-        states = list(world.strategies)
+        broker = world.broker
         emitted: list[Event] = []
-        for k in range(len(states)):
+        if broker.pending:  # the broker works first: the strategies see the bar after its fills
+            broker, caused = work(broker, world.portfolio, event)
+            emitted.extend(caused)
+        states = list(world.strategies)
+        for k in n_strategies:
             states[k], signals = call_strategy(ctx, k, states[k], event)
             emitted.extend(signals)
-        return World(market=event, strategies=tuple(states), portfolio=world.portfolio, broker=world.broker), tuple(
+        return World(market=event, strategies=tuple(states), portfolio=world.portfolio, broker=broker), tuple(
             emitted
         )
 
     def on_signal(world: World, event: SignalEvent) -> tuple[World, tuple[Event, ...]]:
-        if event.order is not None:
-            raise book_order_error(event)
-        portfolio, orders = naive_orders(world.portfolio, event, ctx)
-        if portfolio is world.portfolio:
-            return world, orders
-        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), orders
+        assert world.market is not None, "a signal before the first bar"
+        broker = world.broker
+        cancelled: Sequence[Event] = ()
+        if broker.pending and event.signal_type in _WITHDRAW:
+            broker, cancelled = cancel(broker, event.symbol, event.timestamp)
+        portfolio, caused = orders(world.portfolio, broker, event, world.market)
+        if portfolio is world.portfolio and broker is world.broker:
+            return world, tuple(caused)
+        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=broker), (
+            *cancelled, *caused)
 
     def on_order(world: World, event: OrderEvent) -> tuple[World, tuple[Event, ...]]:
         assert world.market is not None, "an order before the first bar"
-        broker, fills = execute_order(world.broker, event, world.market, ctx)
+        broker, caused = submit(world.broker, world.portfolio, event, world.market)
         if broker is world.broker:
-            return world, fills
-        return World(market=world.market, strategies=world.strategies, portfolio=world.portfolio, broker=broker), fills
+            return world, tuple(caused)
+        return World(market=world.market, strategies=world.strategies, portfolio=world.portfolio,
+                     broker=broker), tuple(caused)
 
     def on_fill(world: World, event: FillEvent) -> tuple[World, tuple[Event, ...]]:
-        portfolio = apply_fill(world.portfolio, event, ctx)
+        portfolio = book(world.portfolio, event)
         return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
 
     return _dispatch(on_market, on_signal, on_order, on_fill)
@@ -146,47 +176,13 @@ def _dispatch(on_market: Handler, on_signal: Handler, on_order: Handler, on_fill
     return step
 
 
-def _make_general_step(ctx: Context) -> Step:
-    """The step for every configuration but the book's: sizing, risk, slippage, working orders."""
-    realistic = ctx.config.execution is not Execution.BOOK
-    book_fill = fill_applier(ctx)  # with contract multipliers: cash moves by price * quantity * multiplier
-
-    def on_market(world: World, event: MarketEvent) -> tuple[World, tuple[Event, ...]]:
-        broker = world.broker
-        emitted: list[Event] = []
-        if broker.pending:  # the broker fills first: the strategies see the bar after its fills
-            broker, caused = fill_working(broker, world.portfolio, event, ctx)
-            emitted.extend(caused)
-        states = list(world.strategies)
-        for k in range(len(states)):
-            states[k], signals = call_strategy(ctx, k, states[k], event)
-            emitted.extend(signals)
-        return World(market=event, strategies=tuple(states), portfolio=world.portfolio, broker=broker), tuple(
-            emitted
-        )
-
-    def on_signal(world: World, event: SignalEvent) -> tuple[World, tuple[Event, ...]]:
-        assert world.market is not None, "a signal before the first bar"
-        broker = world.broker
-        cancelled: tuple[Event, ...] = ()
-        if broker.pending and event.signal_type in (SignalType.EXIT, SignalType.CANCEL):
-            broker, cancelled = cancel_orders(broker, symbol=event.symbol, timestamp=event.timestamp)
-        portfolio, orders = plan_orders(world.portfolio, broker, event, world.market, ctx)
-        if portfolio is world.portfolio and broker is world.broker:
-            return world, orders
-        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=broker), (
-            *cancelled, *orders)
-
-    def on_order(world: World, event: OrderEvent) -> tuple[World, tuple[Event, ...]]:
-        assert world.market is not None, "an order before the first bar"
-        if realistic:
-            broker = accept_order(world.broker, event)
-            return World(market=world.market, strategies=world.strategies, portfolio=world.portfolio,
-                         broker=broker), ()
-        return world, execute_order_checked(world.portfolio, event, world.market, ctx)
-
-    def on_fill(world: World, event: FillEvent) -> tuple[World, tuple[Event, ...]]:
-        portfolio = book_fill(world.portfolio, event, ctx)
-        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
-
-    return _dispatch(on_market, on_signal, on_order, on_fill)
+def drain(step: Step, world: World, queue: Sequence[Event]) -> tuple[World, list[Event]]:
+    """Handle ``queue`` and everything it causes, first in first out; return the handled events."""
+    todo = deque(queue)
+    handled: list[Event] = []
+    while todo:
+        event = todo.popleft()
+        world, caused = step(world, event)
+        handled.append(event)
+        todo.extend(caused)
+    return world, handled

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gc
-import sys
 import weakref
 from typing import Any
 
 import numpy as np
 
 import fbt
+import fbt.kernel.fast
 from fbt.core.events import MarketEvent
 from fbt.kernel.loop import fold, paused_gc
 
@@ -20,7 +20,7 @@ class _Node:
 
 
 def test_cyclic_garbage_made_by_a_strategy_is_collected_during_the_fold(monkeypatch: Any) -> None:
-    monkeypatch.setattr(sys.modules["fbt.kernel.loop"], "_YOUNG_LIMIT", 1_000)
+    monkeypatch.setattr(fbt.kernel.fast, "YOUNG_LIMIT", 1_000)
     alive: list[weakref.ref[_Node]] = []
 
     def step(state: int, event: MarketEvent) -> tuple[int, tuple[()]]:

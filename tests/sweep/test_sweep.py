@@ -188,7 +188,8 @@ def test_cache_keys_survive_code_moves() -> None:
     from fbt.research.sweep.cache import run_key
     from fbt.research.sweep.worker import RunConfig
 
-    assert run_key("d", "s", {"x": 1}, RunConfig()) == "0b3685c752dfe4d028aa1345c55a81a3c0adb01bfaba1898c3d9f51c175033f4"
+    pinned = "0b3685c752dfe4d028aa1345c55a81a3c0adb01bfaba1898c3d9f51c175033f4"
+    assert run_key("d", "s", {"x": 1}, RunConfig()) == pinned
 
 
 @pytest.mark.parametrize(
