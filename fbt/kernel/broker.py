@@ -53,11 +53,10 @@ from fbt.models.risk import check_fill
 from fbt.models.sizing import round_quantity
 from fbt.models.slippage import uses_volume
 
-__all__ = ["NS_PER_DAY", "accept_order", "cancel_orders", "execute_order", "execute_order_checked", "fill_working"]
+__all__ = ["accept_order", "cancel_orders", "execute_order", "execute_order_checked", "fill_working"]
 
 _ADJ = FIELDS.index("adj_close")
 _VOLUME = FIELDS.index("volume")
-#: Nanoseconds in a calendar day: a bar's day is ``timestamp // NS_PER_DAY``.
 
 
 def _no_price(order: OrderEvent, market: MarketEvent) -> StrategyError:
