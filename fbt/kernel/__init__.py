@@ -7,7 +7,7 @@ paths, each tested equal to the plain one.
 """
 
 from fbt.kernel.broker import accept_order, cancel_orders, execute_order, execute_order_checked, fill_working
-from fbt.kernel.parts import ExecutionPort, Parts, PartsFactory, book_parts, parts_for, simulated_parts
+from fbt.kernel.parts import ExecutionPort, Parts, PartsFactory, book_parts, parts_for, parts_of, simulated_parts
 from fbt.kernel.portfolio import apply_fill, mark, naive_orders, plan_orders
 from fbt.kernel.step import Context, drain, make_step
 
@@ -28,6 +28,7 @@ __all__ = [
     "mark",
     "naive_orders",
     "parts_for",
+    "parts_of",
     "plan_orders",
     "simulated_parts",
 ]

@@ -52,6 +52,7 @@ from fbt.core.market import FIELDS
 from fbt.core.state import Portfolio, World
 from fbt.kernel.context import Context
 from fbt.kernel.portfolio import book_order_error
+from fbt.kernel.step import bad_result, check_signals, drain, make_step, raised
 
 if TYPE_CHECKING:
     from fbt.kernel.parts import Parts
@@ -67,6 +68,8 @@ _BLOCK_MASK = (1 << 12) - 1
 #: Young container objects allowed to pile up while the collector is paused before the fold collects them.
 YOUNG_LIMIT = 1_000_000
 _NO_SIGNALS: tuple[()] = ()
+_SET_INDEX = MarketEvent.index.__set__  # type: ignore[attr-defined]
+_SET_DATA = MarketEvent.data.__set__  # type: ignore[attr-defined]
 
 T = TypeVar("T")
 
@@ -208,8 +211,6 @@ def _one(state: Any) -> tuple[Any]:
 
 def _together(ctx: Context) -> Callable[[tuple[Any, ...], MarketEvent], tuple[tuple[Any, ...], list[Event]]]:
     """The market step of several strategies: each in turn (checked), their signals in strategy order."""
-    from fbt.kernel.step import bad_result, check_signals, raised
-
     steps = ctx.steps
     n_strategies = range(len(steps))
 
@@ -233,10 +234,6 @@ def _together(ctx: Context) -> Callable[[tuple[Any, ...], MarketEvent], tuple[tu
     return together
 
 
-_SET_INDEX = MarketEvent.index.__set__  # type: ignore[attr-defined]
-_SET_DATA = MarketEvent.data.__set__  # type: ignore[attr-defined]
-
-
 def run_bars(
     ctx: Context, parts: Parts, world: World, begin: int, every: int,
     progress: Callable[[int, int], None] | None,
@@ -248,8 +245,6 @@ def run_bars(
     when ``every`` is 0). ``progress(done, total)`` is called at block edges every
     ``PROGRESS_EVERY`` bars (the caller reports the end).
     """
-    from fbt.kernel.step import bad_result, check_signals, drain, make_step, raised
-
     data = ctx.data
     step = make_step(ctx, parts)
     checkpoints: list[tuple[int, World]] = []

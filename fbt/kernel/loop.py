@@ -31,7 +31,7 @@ from fbt.core.strategy import Strategy
 from fbt.kernel.config import Config
 from fbt.kernel.context import Context
 from fbt.kernel.fast import PROGRESS_EVERY, run_bars
-from fbt.kernel.parts import PartsFactory, parts_for
+from fbt.kernel.parts import PartsFactory, parts_of
 from fbt.kernel.step import drain, make_step
 
 __all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "paused_gc", "scan", "start"]
@@ -169,7 +169,7 @@ def fold(
     every = checkpoint_every or 0
     if every < 0:
         raise ConfigError(f"checkpoint_every: expected a whole number >= 1, got {checkpoint_every!r}")
-    built = (parts or parts_for(config))(ctx)
+    built = parts_of(ctx)  # start() put the caller's factory, if any, on the context
     with paused_gc():
         final, log, log_bars, checkpoints = run_bars(ctx, built, world, begin, every, progress)
     if progress is not None:

@@ -33,15 +33,16 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from fbt.core.events import Event, FillEvent, MarketEvent, OrderEvent, SignalEvent
-from fbt.core.state import Broker, Portfolio
+from fbt.core.state import Broker, Portfolio, World
 from fbt.kernel.broker import accept_order, cancel_orders, execute_order, execute_order_checked, fill_working
 from fbt.kernel.config import Config
 from fbt.kernel.context import Context
 from fbt.kernel.fast import BookChain, book_chain
 from fbt.kernel.portfolio import apply_fill, book_order_error, fill_applier, naive_orders, plan_orders
+from fbt.kernel.step import drain, make_step
 from fbt.models.fill import Execution
 
-__all__ = ["ExecutionPort", "Parts", "PartsFactory", "book_parts", "parts_for", "simulated_parts"]
+__all__ = ["ExecutionPort", "Parts", "PartsFactory", "book_parts", "parts_for", "parts_of", "simulated_parts"]
 
 #: ``submit(broker, portfolio, order, market) -> (broker, events)``
 Submit = Callable[[Broker, Portfolio, OrderEvent, MarketEvent], tuple[Broker, Sequence[Event]]]
@@ -114,14 +115,10 @@ def _plain(ctx: Context) -> Parts:
 
 def book_parts(ctx: Context) -> Parts:
     """The textbook's engine: naive orders of ``config.quantity``, filled in full at once at ``adj_close``."""
-    from fbt.kernel.step import drain, make_step
-
     plain = _plain(ctx)
     step = make_step(ctx, plain)
 
     def fallback(portfolio: Portfolio, bar: int, signals: Sequence[SignalEvent]) -> tuple[Portfolio, list[Event]]:
-        from fbt.core.state import World
-
         world = World(market=MarketEvent(bar, ctx.data), strategies=(), portfolio=portfolio)
         world, handled = drain(step, world, signals)
         return world.portfolio, handled
@@ -160,3 +157,8 @@ def simulated_parts(ctx: Context) -> Parts:
 def parts_for(config: Config) -> PartsFactory:
     """The simulated parts a configuration describes: the book's when it is exactly the book's engine."""
     return book_parts if config.is_book else simulated_parts
+
+
+def parts_of(ctx: Context) -> Parts:
+    """The parts of a run: its context's factory, else the simulated parts its configuration describes."""
+    return (ctx.parts or parts_for(ctx.config))(ctx)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fbt.core.errors import StrategyError
 from fbt.core.events import (
@@ -37,7 +37,9 @@ from fbt.core.events import (
 )
 from fbt.core.state import World
 from fbt.kernel.context import Context
-from fbt.kernel.parts import Parts, parts_for
+
+if TYPE_CHECKING:
+    from fbt.kernel.parts import Parts
 
 __all__ = ["Context", "Step", "bad_result", "call_strategy", "check_signals", "drain", "make_step", "raised"]
 
@@ -106,7 +108,9 @@ def make_step(ctx: Context, parts: Parts | None = None) -> Step:
     parts its configuration describes (:func:`fbt.kernel.parts.parts_for`).
     """
     if parts is None:
-        parts = (ctx.parts or parts_for(ctx.config))(ctx)
+        from fbt.kernel.parts import parts_of  # the parts import this module's drain for their fallback
+
+        parts = parts_of(ctx)
     orders, book, port = parts.orders, parts.book, parts.execution
     submit, work, cancel = port.submit, port.work, port.cancel
     n_strategies = range(len(ctx.steps))
