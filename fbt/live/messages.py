@@ -20,7 +20,7 @@ import enum
 
 import attrs
 
-from fbt.core.kinds import Direction
+from fbt.core.kinds import Direction, OrderType, TimeInForce
 
 __all__ = [
     "BrokerMessage",
@@ -28,6 +28,7 @@ __all__ = [
     "Connection",
     "ConnectionState",
     "ExecutionReport",
+    "OrderIntent",
     "OrderState",
     "OrderStatus",
     "VenueError",
@@ -119,6 +120,26 @@ class Connection:
     state: ConnectionState
     time: int
     detail: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class OrderIntent:
+    """An order fbt means to send, journalled (fsync) before it is sent: what an adapter submits.
+
+    ``order_ref`` is its deterministic client order id (:mod:`fbt.live.ids`); ``bar`` the index of
+    the bar whose events created it; ``order_id`` the kernel's own id of the order in the run.
+    """
+
+    order_ref: str
+    bar: int
+    order_id: int
+    symbol: str
+    direction: Direction
+    quantity: float
+    order_type: OrderType = OrderType.MKT
+    limit_price: float | None = None
+    stop_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
 
 
 BrokerMessage = ExecutionReport | CommissionReport | OrderStatus | VenueError | Connection
