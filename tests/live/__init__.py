@@ -1,0 +1,1 @@
+"""Tests of fbt.live: the pure parts of live and paper trading."""
