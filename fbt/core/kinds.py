@@ -74,7 +74,8 @@ class RejectReason(enum.Enum):
     ``cash``, ``margin``, ``leverage``, ``position``, ``group``, ``short``: a risk check failed
     (``fbt.models.risk``); ``sizing``: the sizing model could not size the entry (no price yet, too
     little history, or a size that rounds to zero units); ``volume``: book mode cannot price a fill
-    with a volume-based slippage model on a bar without volume.
+    with a volume-based slippage model on a bar without volume; ``broker``: a live venue refused
+    the order (its own reason is the rejection's ``detail``).
     """
 
     CASH = "cash"
@@ -85,6 +86,7 @@ class RejectReason(enum.Enum):
     SHORT = "short"
     SIZING = "sizing"
     VOLUME = "volume"
+    BROKER = "broker"
 
 
 class CancelReason(enum.Enum):
