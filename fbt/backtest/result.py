@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import attrs
 import numpy as np
@@ -21,21 +21,15 @@ from fbt.io.parallel import can_fork, run_both
 from fbt.io.writers import format_floats, format_timestamps, is_whole, join_parts, write_csv, write_json, write_rows
 from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
 from fbt.journal.fingerprint import remember_fingerprints
-from fbt.kernel.config import Config
+from fbt.kernel.config import Config, Overrides, with_overrides
 from fbt.kernel.loop import Run, fold, paused_gc
-from fbt.models.commission import CommissionModel, ib_seed_commission
-from fbt.models.fill import Execution
-from fbt.models.instrument import Instrument
-from fbt.models.risk import Risk
-from fbt.models.sizing import SizingModel
-from fbt.models.slippage import SlippageModel
 from fbt.report import summary_text
 from fbt.results.accounting import Trades
 from fbt.results.choices import choices
 from fbt.results.curve import Accounts, Curve, FillTable, Ledgers, accounts, derive, fill_table, ledgers, statistics
 from fbt.results.stats import resolve_periods, run_statistics
 
-__all__ = ["Result", "run"]
+__all__ = ["Result", "configure", "run", "strategies_of"]
 
 #: Below this many bars equity.csv is written in one piece (a second process would cost more than it saves).
 _SPLIT_BELOW = 200_000
@@ -284,24 +278,47 @@ class Result:
         return directory
 
 
+def configure(config: Config | None, data: BarData | None = None, /, **overrides: Any) -> Config:
+    """Return the run's configuration: ``config`` (default: the book's) with ``overrides`` applied.
+
+    The one place every run function (:func:`run`, :func:`fbt.run_stream`, :func:`fbt.sweep`,
+    :func:`fbt.walk_forward`, live sessions) turns its arguments into a :class:`~fbt.kernel.config.Config`:
+    ``periods="auto"`` is resolved against ``data``'s timestamps; any other name must be a field of
+    ``Config``, and a bad value is a :class:`~fbt.core.errors.ConfigError` naming it.
+
+    >>> import numpy as np
+    >>> minutes = BarData.from_columns(symbols=("A",), timestamps=np.arange(3, dtype=np.int64) * 60 * 10**9,
+    ...                                columns={"close": np.array([[1.0, 2.0, 3.0]])})
+    >>> configure(None, minutes, periods="auto", capital=5_000).periods
+    98280.0
+    >>> configure(Config(capital=5_000), minutes, risk_free=0.02).capital
+    5000.0
+    """
+    if "periods" in overrides and isinstance(overrides["periods"], str):
+        if data is None:
+            raise ConfigError(f"periods: {overrides['periods']!r} needs the data's timestamps; give a number of bars "
+                              f"per year")
+        try:
+            overrides["periods"] = resolve_periods(overrides["periods"], data.timestamps)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return with_overrides(config, **overrides)
+
+
 def run(
     strategy: Strategy[Any] | Sequence[Strategy[Any]],
     data: BarData,
+    config: Config | None = None,
     *,
-    capital: float = 100_000.0,
-    quantity: float = 100.0,
-    commission: CommissionModel = ib_seed_commission,
-    periods: float | str = 252.0,
-    checkpoint_every: int | None = 1_000,
-    execution: Execution | str = Execution.BOOK,
-    slippage: SlippageModel | None = None,
-    sizing: SizingModel | None = None,
-    risk: Risk | None = None,
-    instruments: Mapping[str, Instrument] | Iterable[tuple[str, Instrument]] | None = None,
-    risk_free: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
+    **overrides: Unpack[Overrides],
 ) -> Result:
     """Backtest one strategy (or several feeding one portfolio) on loaded data; the defaults are the book's.
+
+    ``config`` is a :class:`fbt.Config` (default: the book's); keyword ``overrides`` change its
+    fields (``capital=10_000``, ``execution="next-open"``, ...; see :class:`fbt.Config` for each),
+    applied with :func:`attrs.evolve`. The same signature runs :func:`fbt.run_stream`,
+    :func:`fbt.sweep` and :func:`fbt.walk_forward`.
 
     The world after every ``checkpoint_every``-th bar is kept, so ``result.state_at(bar)`` steps at
     most that many bars (None keeps none: it steps from the first bar).
@@ -328,32 +345,32 @@ def run(
     >>> result = fbt.run(fbt.strategy(buy_once, initial=False), data, capital=10_000)
     >>> result.stats["final_equity"]   # bought 100 at 10.0 for 1.30 commission, marked at 12.0
     10198.7
+    >>> fbt.run(fbt.strategy(buy_once, initial=False), data, fbt.Config(capital=10_000)).stats["final_equity"]
+    10198.7
     """
     if not isinstance(data, BarData):
         raise ConfigError(f"data: expected fbt.BarData (see fbt.load and fbt.load_dir), got {type(data).__name__}")
-    strategies = (strategy,) if isinstance(strategy, Strategy) else tuple(strategy)
-    for s in strategies:
-        if not isinstance(s, Strategy):
-            raise ConfigError(f"strategy: expected fbt.Strategy, got {type(s).__name__}")
-    try:
-        periods = resolve_periods(periods, data.timestamps)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    if isinstance(risk_free, bool) or not isinstance(risk_free, int | float) or not np.isfinite(risk_free):
-        raise ConfigError(f"risk_free: expected a yearly rate as a finite number (0.02 for 2 %), got {risk_free!r}")
-    config = Config(capital=capital, quantity=quantity, commission=commission, periods=periods, execution=execution,
-                    slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk(),
-                    instruments=instruments)
+    strategies = strategies_of(strategy)
+    config = configure(config, data, **overrides)
     if progress is not None:
         progress(0, len(data))  # the fold reports every PROGRESS_EVERY bars and at the end
     with paused_gc():  # the run's records and results are acyclic: no collector passes while they are built
-        folded = fold(strategies, data, config, checkpoint_every=checkpoint_every, progress=progress)
+        folded = fold(strategies, data, config, checkpoint_every=config.checkpoint_every, progress=progress)
         fills = fill_table(folded)
         curve = derive(folded, fills)
         books = accounts(folded, fills, curve)
         stats = run_statistics(folded, curve, fills, statistics(folded, curve, books.trades), trades=books.trades,
-                               risk_free=float(risk_free))
+                               risk_free=config.risk_free)
     return Result(run=folded, curve=curve, fill_columns=fills, accounts=books, statistics=stats)
+
+
+def strategies_of(strategy: Strategy[Any] | Sequence[Strategy[Any]]) -> tuple[Strategy[Any], ...]:
+    """Return the run's strategies as a tuple, or a :class:`~fbt.core.errors.ConfigError` for anything else."""
+    strategies = (strategy,) if isinstance(strategy, Strategy) else tuple(strategy)
+    for s in strategies:
+        if not isinstance(s, Strategy):
+            raise ConfigError(f"strategy: expected fbt.Strategy, got {type(s).__name__}")
+    return strategies
 
 
 def _reasons(run: Run) -> str:

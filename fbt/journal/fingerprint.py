@@ -17,7 +17,7 @@ from fbt.core.market import FIELDS, BarData
 from fbt.core.strategy import Strategy
 from fbt.journal.codec import _ADDRESS, _EXACT, JournalError, _event_line, _plain, _sha256, canonical_json
 from fbt.journal.record import Fingerprints, JournalHeader
-from fbt.kernel.config import Config
+from fbt.kernel.config import Config, identity_fields
 from fbt.kernel.loop import Run
 from fbt.version import __version__
 
@@ -99,7 +99,7 @@ def strategy_text(strategy: Strategy[Any]) -> str:
 
 
 def config_text(config: Config) -> str:
-    return canonical_json({a.name: _identity(getattr(config, a.name)) for a in attrs.fields(type(config))})
+    return canonical_json({a.name: _identity(getattr(config, a.name)) for a in identity_fields(type(config))})
 
 
 def input_hash(data: str | None, strategies: Sequence[str], config: str) -> str:

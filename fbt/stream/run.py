@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import attrs
 import numpy as np
 
+from fbt.backtest.result import configure, strategies_of
 from fbt.core.errors import ConfigError, FbtError
 from fbt.core.market import BarData
 from fbt.core.state import World
@@ -17,14 +18,10 @@ from fbt.core.strategy import Strategy
 from fbt.io.symbol_bars import PathLike
 from fbt.io.writers import format_timestamps, write_json
 from fbt.journal import Fingerprints
-from fbt.kernel.config import Config
+from fbt.kernel.config import Config, Overrides
 from fbt.kernel.loop import fold
-from fbt.models.commission import CommissionModel, ib_seed_commission
 from fbt.models.fill import Execution
-from fbt.models.instrument import Instrument
-from fbt.models.risk import Risk
 from fbt.models.sizing import SizingModel
-from fbt.models.slippage import SlippageModel
 from fbt.report import summary_text
 from fbt.results.accounting import Books, account_from
 from fbt.results.choices import choices
@@ -128,23 +125,15 @@ def run_stream(
     strategy: Strategy[Any] | Sequence[Strategy[Any]],
     source: PathLike | Mapping[str, PathLike],
     out: PathLike,
+    config: Config | None = None,
     *,
     symbols: Sequence[str] | None = None,
     chunk_bars: int = 100_000,
     start: Any = None,
     end: Any = None,
-    capital: float = 100_000.0,
-    quantity: float = 100.0,
-    commission: CommissionModel = ib_seed_commission,
-    periods: float | str = 252.0,
-    execution: Execution | str = Execution.BOOK,
-    slippage: SlippageModel | None = None,
-    sizing: SizingModel | None = None,
-    risk: Risk | None = None,
-    instruments: Mapping[str, Instrument] | Iterable[tuple[str, Instrument]] | None = None,
-    risk_free: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
     block_bytes: int | None = None,
+    **overrides: Unpack[Overrides],
 ) -> StreamResult:
     """Backtest as :func:`fbt.run` does and write what :meth:`fbt.Result.write` writes, reading the data
     in chunks of ``chunk_bars`` bars, so memory stays flat however long the data is.
@@ -175,34 +164,26 @@ def run_stream(
     ...                                                fbt.load_dir(sample_dir())).stats["final_equity"]
     True
     """
-    strategies = (strategy,) if isinstance(strategy, Strategy) else tuple(strategy)
+    strategies = strategies_of(strategy)
     if not strategies:
         raise ConfigError("strategy: expected at least one fbt.Strategy, got none")
-    for s in strategies:
-        if not isinstance(s, Strategy):
-            raise ConfigError(f"strategy: expected fbt.Strategy, got {type(s).__name__}")
-    if isinstance(periods, str):
+    if isinstance(overrides.get("periods"), str):
         raise ConfigError(f"periods: a streaming run needs the bars per year as a number (98280 for 1-minute bars, "
-                          f"252 for daily), got {periods!r}")
-    if isinstance(risk_free, bool) or not isinstance(risk_free, int | float) or not np.isfinite(risk_free):
-        raise ConfigError(f"risk_free: expected a yearly rate as a finite number (0.02 for 2 %), got {risk_free!r}")
-    config = Config(capital=capital, quantity=quantity, commission=commission, periods=float(periods),
-                    execution=execution, slippage=slippage, sizing=sizing, risk=risk if risk is not None else Risk(),
-                    instruments=instruments)
-    history = history_needed(strategies, sizing)
+                          f"252 for daily), got {overrides['periods']!r}")
+    config = configure(config, None, **overrides)
+    history = history_needed(strategies, config.sizing)
     chunks = read_chunks(source, symbols, chunk_bars=chunk_bars, start=start, end=end, block_bytes=block_bytes)
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
-    return _Stream(strategies, config, directory, history, float(risk_free)).run(chunks, progress)
+    return _Stream(strategies, config, directory, history).run(chunks, progress)
 
 
 class _Stream:
     """The imperative shell of a streaming run: the chunk loop, the open files, the carried state."""
 
-    def __init__(self, strategies: tuple[Strategy[Any], ...], config: Config, out: Path, history: int,
-                 risk_free: float) -> None:
+    def __init__(self, strategies: tuple[Strategy[Any], ...], config: Config, out: Path, history: int) -> None:
         self.strategies, self.config, self.out, self.history = strategies, config, out, history
-        self.tally = Tally(capital=config.capital, periods=config.periods, risk_free=risk_free,
+        self.tally = Tally(capital=config.capital, periods=config.periods, risk_free=config.risk_free,
                            book=config.execution is Execution.BOOK)
         self.sinks: list[CsvSink] = []
         self.journal: JournalSpool | None = None

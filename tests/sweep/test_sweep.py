@@ -12,14 +12,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import sweep_strategies
 
 import fbt
 from fbt.research.sweep import CACHE_FILE, RESULT_FILE, grid
 from fbt.sample.data import sample_dir
 from fbt.sample.strategies import moving_average_crossover
+from tests.sweep import factories
 
-SPEC = f"{sweep_strategies.HERE / 'sweep_strategies.py'}:crossover"
+SPEC = f"{factories.HERE / 'factories.py'}:crossover"
 GRID = {"short_window": [3, 5, 8, 13], "long_window": [20, 30, 50]}
 
 
@@ -111,7 +111,7 @@ def test_unreachable_dask_scheduler_is_a_config_error(data: fbt.BarData) -> None
 
 
 def test_a_run_that_raises_records_its_error_and_the_sweep_goes_on(data: fbt.BarData, tmp_path: Path) -> None:
-    fragile = f"{sweep_strategies.HERE / 'sweep_strategies.py'}:fragile"
+    fragile = f"{factories.HERE / 'factories.py'}:fragile"
     frame = fbt.sweep(fragile, GRID, data, executor="serial", out=tmp_path)
     failed = frame[frame["error"].notna()]
     assert list(failed["short_window"]) == [13, 13, 13]
@@ -128,7 +128,7 @@ def test_a_run_that_raises_records_its_error_and_the_sweep_goes_on(data: fbt.Bar
 
 
 def test_a_failing_run_in_worker_processes(data: fbt.BarData) -> None:
-    fragile = f"{sweep_strategies.HERE / 'sweep_strategies.py'}:fragile"
+    fragile = f"{factories.HERE / 'factories.py'}:fragile"
     frame = fbt.sweep(fragile, GRID, data, workers=2, chunk_size=2)
     assert frame.attrs["failed"] == 3 and frame["error"].notna().sum() == 3
 
@@ -136,22 +136,22 @@ def test_a_failing_run_in_worker_processes(data: fbt.BarData) -> None:
 def test_an_interrupted_sweep_resumes_and_computes_only_the_missing_rows(data: fbt.BarData, tmp_path: Path) -> None:
     whole = tmp_path / "whole"
     fbt.sweep(SPEC, GRID, data, executor="serial", out=whole)
-    counted = sweep_strategies.counted  # the module's own counter (a file spec would load a second copy)
+    counted = factories.counted  # the module's own counter (a file spec would load a second copy)
     out = tmp_path / "resumed"
-    sweep_strategies.CALLS.update(count=0, stop_after=5)
+    factories.CALLS.update(count=0, stop_after=5)
     with pytest.raises(KeyboardInterrupt):
         fbt.sweep(counted, GRID, data, executor="serial", out=out)
     assert len((out / CACHE_FILE).read_text().splitlines()) == 5
     assert not (out / RESULT_FILE).exists()
-    sweep_strategies.CALLS.update(count=0, stop_after=-1)
+    factories.CALLS.update(count=0, stop_after=-1)
     frame = fbt.sweep(counted, GRID, data, executor="serial", out=out)
-    assert sweep_strategies.CALLS["count"] == 7
+    assert factories.CALLS["count"] == 7
     assert (frame.attrs["computed"], frame.attrs["reused"]) == (7, 5)
     assert (out / RESULT_FILE).read_bytes() == (whole / RESULT_FILE).read_bytes()
     # a third run computes nothing at all (and starts no processes)
-    sweep_strategies.CALLS.update(count=0)
+    factories.CALLS.update(count=0)
     frame = fbt.sweep(counted, GRID, data, out=out)
-    assert sweep_strategies.CALLS["count"] == 0 and frame.attrs["computed"] == 0
+    assert factories.CALLS["count"] == 0 and frame.attrs["computed"] == 0
 
 
 def test_a_torn_last_line_is_dropped_and_recomputed(data: fbt.BarData, tmp_path: Path) -> None:
@@ -217,8 +217,8 @@ def test_other_bad_arguments(data: fbt.BarData) -> None:
                   GRID, data, workers=2)
     with pytest.raises(fbt.ConfigError, match=r"data: expected fbt\.BarData"):
         fbt.sweep(SPEC, GRID, "data", executor="serial")  # type: ignore[arg-type]
-    with pytest.raises(fbt.ConfigError, match="run_options: unknown option 'speed'"):
-        fbt.sweep(SPEC, GRID, data, executor="serial", run_options={"speed": 2})
+    with pytest.raises(fbt.ConfigError, match="speed: not a configuration field; expected one of capital"):
+        fbt.sweep(SPEC, GRID, data, executor="serial", speed=2)
     with pytest.raises(fbt.ConfigError, match="STRATEGY: no such file"):
         fbt.sweep("nowhere.py:f", GRID, data, executor="serial")
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import inspect
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -14,9 +12,10 @@ from typing import Any
 import attrs
 import pandas as pd
 
+from fbt.backtest.result import configure
 from fbt.core.errors import ConfigError
 from fbt.core.market import BarData
-from fbt.models.commission import CommissionModel, ib_seed_commission
+from fbt.kernel.config import Config
 from fbt.research.sweep.cache import RESULT_FILE, StrategyRef, _Cache, check_params, run_key, strategy_ref
 from fbt.research.sweep.executor import Progress, _open_pool, _Pool, execute
 from fbt.research.sweep.space import Constraint, Factory, GridLike, Value, _as_grid
@@ -26,26 +25,39 @@ from fbt.research.sweep.worker import _DATA, _FACTORIES, _LAST_SLICE, Job, Outco
 # The public entry point
 
 
-def run_config(
-    *,
-    capital: float,
-    quantity: float,
-    commission: CommissionModel,
-    periods: float,
-    run_options: Mapping[str, Any] | None,
-) -> RunConfig:
-    """Check the run configuration shared by every run of a sweep (``run_options``: more ``fbt.run`` arguments)."""
-    from fbt.backtest.result import run
+#: the fields a sweep's cache key names on their own; the others travel as sorted ``options``
+_SHARED = ("capital", "quantity", "commission", "periods")
 
-    options = dict(run_options or {})
-    shared = ("strategy", "data", "capital", "quantity", "commission", "periods")
-    known = [n for n in inspect.signature(run).parameters if n not in shared]
-    for name in options:
-        if name not in known:
-            raise ConfigError(f"run_options: unknown option {name!r}; fbt.run also takes {', '.join(known)}")
-    if isinstance(capital, bool) or not isinstance(capital, int | float) or not 0 < capital < math.inf:
-        raise ConfigError(f"capital: expected a positive finite number, got {capital!r}")
-    return RunConfig(capital=float(capital), quantity=quantity, commission=commission, periods=periods,
+
+def run_config(config: Config | None, data: BarData | None, overrides: Mapping[str, Any]) -> RunConfig:
+    """Check the configuration every run of a sweep shares and return its wire form.
+
+    ``config`` and ``overrides`` are :func:`fbt.run`'s (checked as it checks them, ``periods="auto"``
+    resolved against ``data``). The wire form names capital, quantity, commission and periods, then
+    every other field that was given (as an override, or set away from its default in ``config``)
+    as sorted ``options``: what the cache key hashes and what workers rebuild the
+    :class:`~fbt.kernel.config.Config` from.
+
+    >>> run_config(None, None, {"execution": "next-open"}).options
+    (('execution', 'next-open'),)
+    >>> run_config(Config(risk_free=0.02), None, {}).options
+    (('risk_free', 0.02),)
+    """
+    given = dict(overrides)
+    legacy = given.pop("run_options", None)  # the earlier spelling: a mapping of further fbt.run arguments
+    if legacy is not None:
+        if not isinstance(legacy, Mapping):
+            raise ConfigError(f"run_options: expected a mapping of fbt.run arguments, got {type(legacy).__name__}")
+        given.update(legacy)
+    full = configure(config, data, **given)
+    base = config if config is not None else Config()
+    defaults = Config()
+    options = {a.name: getattr(base, a.name) for a in attrs.fields(Config)
+               if a.name not in _SHARED and getattr(base, a.name) != getattr(defaults, a.name)}
+    options.update((k, v) for k, v in given.items() if k not in _SHARED)
+    periods = given.get("periods", base.periods)
+    return RunConfig(capital=full.capital, quantity=given.get("quantity", base.quantity), commission=full.commission,
+                     periods=full.periods if isinstance(periods, str) else periods,
                      options=tuple(sorted(options.items())))
 
 
@@ -125,19 +137,16 @@ def sweep(
     strategy: Factory,
     grid: GridLike,
     data: BarData,
+    config: Config | None = None,
     *,
     where: Constraint | None = None,
     executor: cf.Executor | str | None = None,
     workers: int | None = None,
     chunk_size: int | None = None,
     out: str | os.PathLike[str] | None = None,
-    capital: float = 100_000.0,
-    quantity: float = 100.0,
-    commission: CommissionModel = ib_seed_commission,
-    periods: float = 252.0,
-    run_options: Mapping[str, Any] | None = None,
     progress: bool = False,
     connect_timeout: float = 5.0,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Run one backtest per parameter set; return one row per set, in the grid's order.
 
@@ -170,8 +179,7 @@ def sweep(
     g = _as_grid(grid)
     if not len(g):
         raise ConfigError("grid: expected at least one parameter set, got none")
-    config = run_config(capital=capital, quantity=quantity, commission=commission, periods=periods,
-                        run_options=run_options)
+    shared = run_config(config, data, overrides)
     with engine(strategy, data, executor=executor, workers=workers, out=out,
                 connect_timeout=connect_timeout) as (ref, fingerprint, cache, pool):
         check_params(ref.factory, g.names)
@@ -182,13 +190,13 @@ def sweep(
                                   f"all {len(g)} parameter sets")
             g = kept
         points = list(g)
-        keys = [run_key(fingerprint, ref.name, p, config) for p in points]
+        keys = [run_key(fingerprint, ref.name, p, shared) for p in points]
         jobs = _unique(Job(k, tuple(p.items()), 0, len(data)) for k, p in zip(keys, points, strict=True))
         wanted = {j.key for j in jobs}
         reused = {k: s for k, s in cache.load().items() if k in wanted}
         bar = Progress(len(jobs), enabled=progress)
         try:
-            outcomes, tally = execute(jobs, data, fingerprint, ref, config, pool(len(jobs) - len(reused)),
+            outcomes, tally = execute(jobs, data, fingerprint, ref, shared, pool(len(jobs) - len(reused)),
                                       chunk_size=chunk_size, cache=cache, progress=bar, reused=reused,
                                       params_of=dict(zip(keys, points, strict=True)))
         finally:

@@ -26,12 +26,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from fbt.core.errors import ConfigError, FbtError
 from fbt.core.market import BarData
-from fbt.models.commission import CommissionModel, ib_seed_commission
+from fbt.kernel.config import Config
 from fbt.research.sweep import (
     Constraint,
     Factory,
@@ -84,6 +84,7 @@ def walk_forward(
     strategy: Factory,
     grid: GridLike,
     data: BarData,
+    config: Config | None = None,
     *,
     in_sample: int,
     out_of_sample: int,
@@ -95,13 +96,9 @@ def walk_forward(
     workers: int | None = None,
     chunk_size: int | None = None,
     out: str | os.PathLike[str] | None = None,
-    capital: float = 100_000.0,
-    quantity: float = 100.0,
-    commission: CommissionModel = ib_seed_commission,
-    periods: float = 252.0,
-    run_options: Mapping[str, Any] | None = None,
     progress: bool = False,
     connect_timeout: float = 5.0,
+    **overrides: Any,
 ) -> WalkForward:
     """Optimise ``metric`` over ``grid`` in each in-sample window, run the winner out of sample, stitch.
 
@@ -132,8 +129,7 @@ def walk_forward(
         raise ConfigError(f"metric: expected the name of a statistic, got {metric!r}")
     lower = metric in LOWER_IS_BETTER if minimize is None else bool(minimize)
     spans = windows(len(data), in_sample=in_sample, out_of_sample=out_of_sample, anchored=anchored)
-    config = run_config(capital=capital, quantity=quantity, commission=commission, periods=periods,
-                        run_options=run_options)
+    shared = run_config(config, data, overrides)
     with engine(strategy, data, executor=executor, workers=workers, out=out,
                 connect_timeout=connect_timeout) as (ref, fingerprint, cache, pool):
         check_params(ref.factory, g.names)
@@ -144,7 +140,7 @@ def walk_forward(
                                   f"all {len(g)} parameter sets")
             g = kept
         points = list(g)
-        keys = {(w.index, k): run_key(fingerprint, ref.name, p, config, w.in_sample)
+        keys = {(w.index, k): run_key(fingerprint, ref.name, p, shared, w.in_sample)
                 for w in spans for k, p in enumerate(points)}
         jobs = _unique(Job(keys[w.index, k], tuple(p.items()), *w.in_sample) for w in spans
                        for k, p in enumerate(points))
@@ -153,7 +149,7 @@ def walk_forward(
         reused = {key: s for key, s in cache.load().items() if key in wanted}
         bar = Progress(len(jobs), enabled=progress)
         try:
-            outcomes, _ = execute(jobs, data, fingerprint, ref, config, pool(len(jobs) - len(reused)),
+            outcomes, _ = execute(jobs, data, fingerprint, ref, shared, pool(len(jobs) - len(reused)),
                                   chunk_size=chunk_size, cache=cache, params_of=params_of, progress=bar,
                                   reused=reused)
         finally:
@@ -162,14 +158,14 @@ def walk_forward(
         _check_metric(metric, [o for rows in per_window for _, o in rows])
         chosen = [_best(rows, metric, lower) for rows in per_window]
         oos_jobs = [
-            Job(run_key(fingerprint, ref.name, points[c], config, w.out_of_sample), tuple(points[c].items()),
+            Job(run_key(fingerprint, ref.name, points[c], shared, w.out_of_sample), tuple(points[c].items()),
                 *w.out_of_sample, curve=True)
             for w, c in zip(spans, chosen, strict=True) if c is not None
         ]
         oos_params = {j.key: dict(j.params) for j in oos_jobs}
         bar = Progress(len(oos_jobs), enabled=progress)
         try:
-            oos, _ = execute(oos_jobs, data, fingerprint, ref, config, pool(len(oos_jobs)), chunk_size=1,
+            oos, _ = execute(oos_jobs, data, fingerprint, ref, shared, pool(len(oos_jobs)), chunk_size=1,
                              cache=cache, params_of=oos_params, progress=bar, reused={})
         finally:
             bar.close(len(oos_jobs))
@@ -177,8 +173,8 @@ def walk_forward(
     it = iter(oos_jobs)
     for c in chosen:
         oos_outcomes.append(oos[next(it).key] if c is not None else None)
-    return _assemble(data, spans, g.names, per_window, chosen, oos_outcomes, metric, lower, config.capital,
-                     config.periods)
+    return _assemble(data, spans, g.names, per_window, chosen, oos_outcomes, metric, lower, shared.capital,
+                     shared.periods)
 
 
 def _check_metric(metric: str, outcomes: Sequence[Outcome]) -> None:
