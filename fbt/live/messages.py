@@ -77,7 +77,14 @@ class OrderState(enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class OrderStatus:
-    """The venue's word on an order: its state and how much of it has filled so far."""
+    """The venue's word on an order: its state and how much of it has filled so far.
+
+    ``reason`` is the venue's text for a cancellation or rejection and ``error_code`` the error that
+    ended the order, where there is one (IB: the code of the error after which ``ib_async`` marks
+    the trade Cancelled, from the trade's last log entry; 0 none). The normaliser takes an order
+    cancelled with an error code other than a warning or 202 (a requested cancel confirmed) as
+    rejected by the venue.
+    """
 
     order_ref: str
     broker_order_id: int
@@ -86,6 +93,7 @@ class OrderStatus:
     remaining: float
     time: int
     reason: str = ""
+    error_code: int = 0
 
 
 @attrs.frozen(kw_only=True)
