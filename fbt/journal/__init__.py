@@ -18,6 +18,10 @@ same bytes:
   each event's bar index name them. A live session journals its bars **inline**, one market line
   before each bar's events: ``{"type": "MarketEvent", "bar": 17, "bar_data": {"timestamp": NS,
   "bars": {SYMBOL: {FIELD: VALUE}}}}`` (the symbols that had a real bar);
+- a live session also writes **note** lines, its own records (an order intent before it is sent, a
+  broker message as it arrives): ``{"type": "note", "bar": 17, "record": {"type": NAME, "fields":
+  {...}}}``; they take no ``seq`` and enter no hash, and the package that wrote them decodes them
+  (:class:`Note`);
 - the last line, the **trailer**: ``{"type": "trailer", "count": N, "events_fingerprint": ...,
   "market_count": M, "market_fingerprint": ... | null}``.
 
@@ -63,7 +67,7 @@ from fbt.journal.fingerprint import (
 )
 from fbt.journal.log import Journal, journal_of
 from fbt.journal.reader import parse_journal, read_journal
-from fbt.journal.record import Entry, Fingerprints, JournalHeader, MarketRecord, strategy_label
+from fbt.journal.record import Entry, Fingerprints, JournalHeader, MarketRecord, Note, strategy_label
 from fbt.journal.writer import JournalWriter, market_record, write_journal, write_run
 
 __all__ = [
@@ -77,6 +81,7 @@ __all__ = [
     "JournalHeader",
     "JournalWriter",
     "MarketRecord",
+    "Note",
     "as_run",
     "canonical_json",
     "config_text",

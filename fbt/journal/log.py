@@ -15,7 +15,7 @@ from fbt.core.events import Event
 from fbt.core.market import FIELDS, BarData
 from fbt.journal.codec import JournalError, canonical_json, encode_record
 from fbt.journal.fingerprint import _header_for, as_run, fingerprints
-from fbt.journal.record import Entry, JournalHeader, MarketRecord
+from fbt.journal.record import Entry, JournalHeader, MarketRecord, Note
 from fbt.journal.writer import JournalWriter
 
 
@@ -24,7 +24,11 @@ class Journal:
     """A run's event log in memory: the header, the events in order with their bars, the hashes.
 
     ``events[k]`` has sequence number ``k`` and was handled at bar ``event_bars[k]``; ``markets``
-    holds the inline market lines of a live session's journal (empty when journalled by reference).
+    holds the inline market lines of a live session's journal (empty when journalled by reference),
+    ``notes`` its note lines (order intents, broker messages). Read tolerantly after a crash
+    (:func:`~fbt.journal.read_journal`), ``closed`` is False when the trailer is missing and ``torn``
+    the line number of a last line cut short and dropped; ``size`` is the byte length of the whole
+    lines before the trailer (where a resumed session appends).
     """
 
     header: JournalHeader
@@ -33,6 +37,10 @@ class Journal:
     events_fingerprint: str
     markets: tuple[MarketRecord, ...] = ()
     market_fingerprint: str | None = None
+    notes: tuple[Note, ...] = ()
+    torn: int | None = None
+    size: int = 0
+    closed: bool = True
 
     def __len__(self) -> int:
         return len(self.events)

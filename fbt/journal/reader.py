@@ -37,12 +37,12 @@ from fbt.journal.codec import (
 )
 from fbt.journal.fingerprint import fbt_version, input_hash
 from fbt.journal.log import Journal
-from fbt.journal.record import JournalHeader, MarketRecord
+from fbt.journal.record import JournalHeader, MarketRecord, Note
 
 # --- reading ------------------------------------------------------------------------------------
 
 
-def read_journal(path: str | os.PathLike[str]) -> Journal:
+def read_journal(path: str | os.PathLike[str], *, tolerant: bool = False) -> Journal:
     """Read and verify a journal file (plain or gzip), or the ``journal.jsonl`` of an output folder.
 
     Every problem is a :class:`JournalError` naming the file and line: not a journal, another
@@ -58,7 +58,7 @@ def read_journal(path: str | os.PathLike[str]) -> Journal:
         raise JournalError(f"{target}: cannot read the journal: {exc.strerror or exc}") from None
     with fh:
         try:
-            return parse_journal(fh, source=str(target))
+            return parse_journal(fh, source=str(target), tolerant=tolerant)
         except (OSError, EOFError) as exc:  # a damaged or cut gzip stream
             raise JournalError(f"{target}: the compressed journal is damaged or truncated: {exc}") from None
 
@@ -72,13 +72,16 @@ def _open(path: str | os.PathLike[str]) -> IO[bytes]:
     return open(path, "rb")
 
 
-def parse_journal(lines: Iterable[bytes | str], *, source: str = "<journal>") -> Journal:
+def parse_journal(lines: Iterable[bytes | str], *, source: str = "<journal>", tolerant: bool = False) -> Journal:
     """Parse and verify a journal's lines (each with its line end); see :func:`read_journal`."""
     registry = event_types()
     header: JournalHeader | None = None
     events: list[Event] = []
     bars: list[int] = []
     markets: list[MarketRecord] = []
+    notes: list[Note] = []
+    torn: int | None = None
+    size = 0  # bytes of the whole lines before the trailer (where a resumed session appends)
     h_events, h_markets = hashlib.sha256(), hashlib.sha256()
     trailer: dict[str, Any] | None = None
     trailer_line = 0
@@ -93,6 +96,9 @@ def parse_journal(lines: Iterable[bytes | str], *, source: str = "<journal>") ->
         if trailer is not None:
             raise fail(lineno, f"a line after the trailer (line {trailer_line})")
         if not raw.endswith(b"\n"):
+            if tolerant:
+                torn = lineno
+                break
             raise fail(lineno, "the line is cut short (no line end): the journal is truncated")
         try:
             obj = _DECODER.decode(raw.decode("utf-8"))
@@ -103,10 +109,20 @@ def parse_journal(lines: Iterable[bytes | str], *, source: str = "<journal>") ->
         kind = obj.get("type")
         if lineno == 1:
             header = _parse_header(obj, fail)
+            size += len(raw)
             continue
         assert header is not None
         if kind == "trailer":
             trailer, trailer_line = obj, lineno
+            continue
+        if kind == "note":
+            bar = obj.get("bar")
+            if set(obj) != {"type", "bar", "record"} or isinstance(bar, bool) or not isinstance(bar, int):
+                raise fail(lineno, f"a note line has the keys type, bar (a whole number) and record; got {_keys(obj)}")
+            if bar < last_bar or (header.market == "inline" and bar != len(markets) - 1):
+                raise fail(lineno, f"a note at bar {bar} out of order (after bar {last_bar})")
+            notes.append(Note(bar=bar, seq=len(events), record=canonical_json(obj["record"])))
+            last_bar = bar
         elif kind == "MarketEvent":
             record = _parse_market(obj, header, len(markets), f"{source}:{lineno}: ")
             markets.append(record)
@@ -134,8 +150,14 @@ def parse_journal(lines: Iterable[bytes | str], *, source: str = "<journal>") ->
             bars.append(bar)
             last_bar = bar
             h_events.update(raw)
+        size += len(raw)
     if header is None:
         raise JournalError(f"{source}: empty file, not an fbt journal")
+    if tolerant and (trailer is None or torn is not None):
+        return Journal(header=header, events=tuple(events), event_bars=np.asarray(bars, dtype=np.int64),
+                       events_fingerprint=h_events.hexdigest(), markets=tuple(markets),
+                       market_fingerprint=h_markets.hexdigest() if markets else None, notes=tuple(notes),
+                       torn=torn, size=size, closed=False)
     if trailer is None:
         raise fail(lineno, f"no trailer after line {lineno}: the journal is truncated (or still being written)")
     if set(trailer) != _TRAILER_KEYS:
@@ -159,6 +181,8 @@ def parse_journal(lines: Iterable[bytes | str], *, source: str = "<journal>") ->
         events_fingerprint=digest,
         markets=tuple(markets),
         market_fingerprint=market_digest,
+        notes=tuple(notes),
+        size=size,
     )
 
 

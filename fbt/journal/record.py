@@ -34,6 +34,17 @@ class MarketRecord:
 
 
 @attrs.frozen(kw_only=True)
+class Note:
+    """One note line of a live session's journal: a record of the session's own (an order intent, a
+    broker message), handled at ``bar`` after the first ``seq`` events; ``record`` is its canonical JSON
+    ``{"type": NAME, "fields": {...}}``, decoded by the package that wrote it."""
+
+    bar: int
+    seq: int
+    record: str
+
+
+@attrs.frozen(kw_only=True)
 class Fingerprints:
     """A run's identity: the hash of its inputs and the hash of its event log (SHA-256, hex)."""
 

@@ -9,13 +9,16 @@ import operator
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from fbt.core.events import Event
 from fbt.core.market import FIELDS, Bar, BarData
-from fbt.journal.codec import JOURNAL_FILE, JournalError, _event_line, canonical_json
+from fbt.journal.codec import JOURNAL_FILE, JournalError, _event_line, canonical_json, encode_record
 from fbt.journal.fingerprint import _RUN_FINGERPRINTS, _header_for, as_run
 from fbt.journal.record import Fingerprints, JournalHeader, MarketRecord
+
+if TYPE_CHECKING:
+    from fbt.journal.log import Journal
 
 #: How many events :meth:`JournalWriter.extend` encodes, writes and hashes at a time.
 _BATCH = 1 << 14
@@ -33,8 +36,11 @@ class JournalWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], header: JournalHeader, *, sync: bool = False,
-                 compress: bool | None = None) -> None:
+                 compress: bool | None = None, resume: Journal | None = None) -> None:
         self.path = Path(path)
+        if resume is not None:
+            self._resume(resume)
+            return
         self._sync = sync
         self._raw: IO[bytes] | None = None
         if compress if compress is not None else self.path.name.endswith(".gz"):
@@ -50,6 +56,30 @@ class JournalWriter:
         self._last_bar = -1
         self.events_fingerprint: str | None = None
         self._line(canonical_json(header.to_plain()))
+
+    def _resume(self, journal: Journal) -> None:
+        """Reopen a plain journal read tolerantly and append after its last whole line (the trailer,
+        a torn line and anything after them cut off); the hashes and counts go on from its lines."""
+        self._sync = True
+        self._raw = None
+        self._file = open(self.path, "r+", encoding="utf-8", newline="")  # noqa: SIM115
+        self._file.seek(journal.size)
+        self._file.truncate()
+        self._events = hashlib.sha256()
+        self._markets = hashlib.sha256()
+        for seq, (bar, event) in enumerate(zip(journal.event_bars.tolist(), journal.events, strict=True)):
+            self._events.update(_event_line(seq, bar, event).encode() + b"\n")
+        for market in journal.markets:
+            self._markets.update(_market_line(market).encode() + b"\n")
+        self._count = len(journal.events)
+        self._market_count = len(journal.markets)
+        last = [*journal.event_bars.tolist()[-1:], *(m.bar for m in journal.markets[-1:]),
+                *(n.bar for n in journal.notes[-1:])]
+        self._last_bar = max(last, default=-1)
+        self.events_fingerprint = None
+        if self._sync:
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def _line(self, text: str) -> None:
         if self._file is None:
@@ -99,15 +129,22 @@ class JournalWriter:
         """Journal one bar in full (a live session's market event)."""
         if market.bar != self._market_count:
             raise JournalError(f"{self.path}: market line for bar {market.bar}, expected bar {self._market_count}")
-        line = canonical_json({"type": "MarketEvent", "bar": market.bar, "bar_data": {
-            "timestamp": market.timestamp,
-            "bars": {symbol: {f: getattr(b, f) for f in FIELDS} for symbol, b in market.bars},
-        }})
+        line = _market_line(market)
         self._line(line)
         self._markets.update(line.encode())
         self._markets.update(b"\n")
         self._market_count += 1
         self._last_bar = market.bar
+
+    def append_note(self, record: object, *, bar: int) -> None:
+        """Journal one note (a live session's own record: an order intent, a broker message) at ``bar``.
+
+        Notes are not events: they take no ``seq`` and do not enter the events hash.
+        """
+        if bar < self._last_bar:
+            raise JournalError(f"{self.path}: note at bar {bar} after a line at bar {self._last_bar}")
+        self._last_bar = bar
+        self._line(canonical_json({"type": "note", "bar": bar, "record": encode_record(record)}))
 
     def close(self) -> str:
         """Write the trailer, close the file and return the events fingerprint."""
@@ -140,6 +177,13 @@ class JournalWriter:
             self.close()
         else:  # leave the journal without a trailer: readers see it is incomplete
             self._shut()
+
+
+def _market_line(market: MarketRecord) -> str:
+    return canonical_json({"type": "MarketEvent", "bar": market.bar, "bar_data": {
+        "timestamp": market.timestamp,
+        "bars": {symbol: {f: getattr(b, f) for f in FIELDS} for symbol, b in market.bars},
+    }})
 
 
 def market_record(data: BarData, bar: int) -> MarketRecord:
