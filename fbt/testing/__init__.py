@@ -12,6 +12,7 @@ Needs ``hypothesis`` (``pip install hypothesis``). Test your own strategy in one
 >>> test_my_strategy()
 """
 
+from fbt.testing.execution import ohlcv_data, order_terms, signal_scripts
 from fbt.testing.laws import (
     LawViolation,
     assert_accounting,
@@ -21,6 +22,7 @@ from fbt.testing.laws import (
     check_laws,
 )
 from fbt.testing.strategies import (
+    ScriptEntry,
     bar_data,
     bars,
     configs,
@@ -28,8 +30,11 @@ from fbt.testing.strategies import (
     market_events,
     orders,
     portfolios,
+    price_commission,
     prices,
+    quantities,
     scenarios,
+    scripted,
     scripted_strategies,
     signals,
     timestamps,
@@ -37,6 +42,7 @@ from fbt.testing.strategies import (
 
 __all__ = [
     "LawViolation",
+    "ScriptEntry",
     "assert_accounting",
     "assert_deterministic",
     "assert_no_lookahead",
@@ -47,11 +53,17 @@ __all__ = [
     "configs",
     "fills",
     "market_events",
+    "ohlcv_data",
+    "order_terms",
     "orders",
     "portfolios",
+    "price_commission",
     "prices",
+    "quantities",
     "scenarios",
+    "scripted",
     "scripted_strategies",
+    "signal_scripts",
     "signals",
     "timestamps",
 ]

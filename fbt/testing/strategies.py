@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from fbt.core.events import Direction, FillEvent, MarketEvent, OrderEvent, SignalEvent, SignalType
+from fbt.core.events import Direction, FillEvent, MarketEvent, OrderEvent, OrderTerms, SignalEvent, SignalType
 from fbt.core.market import Bar, BarData, align
 from fbt.core.state import Portfolio
 from fbt.core.strategy import Strategy
@@ -33,6 +33,7 @@ __all__ = [
     "BASE",
     "DAY",
     "SYMBOLS",
+    "ScriptEntry",
     "bar_data",
     "bars",
     "configs",
@@ -40,8 +41,11 @@ __all__ = [
     "market_events",
     "orders",
     "portfolios",
+    "price_commission",
     "prices",
+    "quantities",
     "scenarios",
+    "scripted",
     "scripted_strategies",
     "signals",
     "timestamps",
@@ -101,13 +105,15 @@ def bar_data(
     late_starts: bool = True,
     start: int = BASE,
     spacing: int = DAY,
+    min_price: float = 0.5,
+    max_price: float = 500.0,
 ) -> BarData:
     """Aligned bar data: 1-3 symbols (or the ``symbols`` given) over ``min_bars .. max_bars`` bars.
 
     The first symbol trades every bar; with ``late_starts`` the others start at a random bar, and
     with ``gaps`` they miss random bars after that (forward filled by :func:`fbt.core.market.align`).
-    Every real bar has valid OHLC relations; closes are random walks with flat stretches and
-    ``adj_close`` is ``close`` times a per-symbol factor.
+    Every real bar has valid OHLC relations; closes are :func:`prices` between ``min_price`` and
+    ``max_price`` with flat stretches, and ``adj_close`` is ``close`` times a per-symbol factor.
     """
     if symbols is None:
         n_sym = draw(st.integers(min_symbols, max_symbols), label="n_symbols")
@@ -125,7 +131,7 @@ def bar_data(
         else:
             rows = list(range(begin, n))
         m = len(rows)
-        close = np.array(draw(st.lists(prices(), min_size=m, max_size=m)))
+        close = np.array(draw(st.lists(prices(min_value=min_price, max_value=max_price), min_size=m, max_size=m)))
         flat = draw(st.lists(st.booleans(), min_size=m, max_size=m))
         for j in range(1, m):
             if flat[j]:
@@ -163,8 +169,19 @@ def signals(*, symbols: Sequence[str] = SYMBOLS[:3], strategy_ids: Sequence[str]
     )
 
 
-def _quantities() -> st.SearchStrategy[float]:
-    return st.one_of(st.integers(1, 10_000).map(float), st.floats(0.001, 1e6, allow_nan=False, allow_infinity=False))
+def quantities(*, min_value: float = 0.001, max_value: float = 1e6, max_whole: int = 10_000
+               ) -> st.SearchStrategy[float]:
+    """Positive finite quantities: whole numbers ``1 .. max_whole`` and arbitrary floats ``min_value .. max_value``.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(q=quantities(max_value=10.0, max_whole=5))
+    ... def test_in_range(q):
+    ...     assert 0.001 <= q <= 10.0
+    >>> test_in_range()
+    """
+    return st.one_of(st.integers(1, max_whole).map(float),
+                     st.floats(min_value, max_value, allow_nan=False, allow_infinity=False))
 
 
 def orders(*, symbols: Sequence[str] = SYMBOLS[:3]) -> st.SearchStrategy[OrderEvent]:
@@ -173,7 +190,7 @@ def orders(*, symbols: Sequence[str] = SYMBOLS[:3]) -> st.SearchStrategy[OrderEv
         OrderEvent,
         timestamp=timestamps(),
         symbol=st.sampled_from(list(symbols)),
-        quantity=_quantities(),
+        quantity=quantities(),
         direction=st.sampled_from(list(Direction)),
         order_id=st.integers(1, 10**6),
     )
@@ -185,7 +202,7 @@ def fills(*, symbols: Sequence[str] = SYMBOLS[:3]) -> st.SearchStrategy[FillEven
         FillEvent,
         timestamp=timestamps(),
         symbol=st.sampled_from(list(symbols)),
-        quantity=_quantities(),
+        quantity=quantities(),
         direction=st.sampled_from(list(Direction)),
         price=prices(),
         commission=st.one_of(st.just(0.0), st.floats(0.0, 100.0, allow_nan=False)),
@@ -221,43 +238,61 @@ def configs() -> st.SearchStrategy[Config]:
     )
 
 
-def _script_strategy(name: str, script: tuple[tuple[int, int, SignalType], ...], as_list: bool) -> Strategy[Any]:
-    by_bar: dict[int, list[tuple[int, SignalType]]] = {}
-    for bar, sym, kind in script:
-        by_bar.setdefault(bar, []).append((sym, kind))
+#: One scripted signal: ``(bar, symbol index, signal type)``, or with the signal's strength and
+#: order terms, ``(bar, symbol index, signal type, strength, order terms or None)``.
+ScriptEntry = tuple[int, int, SignalType] | tuple[int, int, SignalType, float, OrderTerms | None]
+
+
+def scripted(name: str, script: Sequence[ScriptEntry], *, as_list: bool = False) -> Strategy[Any]:
+    """A pure strategy that sends the scripted signals at their bars, for symbols that have started.
+
+    Entries for symbols the data lacks, or before a symbol's first bar, are skipped. Its state counts
+    its calls and the signals it sent, so equal states mean equal histories; ``as_list`` returns the
+    signals as a list instead of a tuple (both are allowed).
+
+    >>> from fbt.kernel.loop import fold
+    >>> data = BarData.from_columns(symbols=("A",), timestamps=BASE + np.arange(5, dtype=np.int64) * DAY,
+    ...                             columns={"close": np.full((1, 5), 10.0)})
+    >>> run = fold([scripted("s", [(1, 0, SignalType.LONG), (3, 0, SignalType.EXIT, 1.0, None)])], data, Config())
+    >>> [e.signal_type.value for e in run.events if isinstance(e, SignalEvent)], run.final.strategies
+    (['LONG', 'EXIT'], ((5, 2),))
+    """
+    by_bar: dict[int, list[tuple[int, SignalType, float, OrderTerms | None]]] = {}
+    for entry in script:
+        bar, sym, kind = entry[0], entry[1], entry[2]
+        strength, terms = (entry[3], entry[4]) if len(entry) == 5 else (1.0, None)
+        by_bar.setdefault(bar, []).append((sym, kind, strength, terms))
 
     def build(data: BarData) -> tuple[tuple[int, int], Callable[..., Any]]:
         symbols, first = data.symbols, data.first
 
         def step(state: tuple[int, int], event: MarketEvent) -> tuple[tuple[int, int], Sequence[SignalEvent]]:
             i = event.index
-            made = [SignalEvent(timestamp=event.timestamp, strategy_id=name, symbol=symbols[s], signal_type=kind)
-                    for s, kind in by_bar.get(i, ()) if s < len(symbols) and first[s] <= i]
+            made = [SignalEvent(timestamp=event.timestamp, strategy_id=name, symbol=symbols[s], signal_type=kind,
+                                strength=strength, order=terms)
+                    for s, kind, strength, terms in by_bar.get(i, ()) if s < len(symbols) and first[s] <= i]
             return (state[0] + 1, state[1] + len(made)), (made if as_list else tuple(made))
 
         return (0, 0), step
 
-    return Strategy(name=name, build=build, params=(("as_list", as_list), ("script", script)))
+    return Strategy(name=name, build=build, params=(("as_list", as_list), ("script", tuple(script))))
 
 
 @st.composite
 def scripted_strategies(draw: st.DrawFn, *, n_bars: int, n_symbols: int, name: str = "script",
                         max_signals: int = 25) -> Strategy[Any]:
-    """A pure strategy that sends random signals at random bars (for symbols that have started).
-
-    Its state counts its calls and the signals it sent, so equal states mean equal histories.
-    """
+    """A :func:`scripted` strategy sending random signals at random bars (for symbols that have started)."""
     entry = st.tuples(st.integers(0, max(0, n_bars - 1)), st.integers(0, max(0, n_symbols - 1)),
                       st.sampled_from(list(SignalType)))
     script = tuple(draw(st.lists(entry, max_size=max_signals), label=f"{name} script"))
-    return _script_strategy(name, script, draw(st.booleans()))
+    return scripted(name, script, as_list=draw(st.booleans()))
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, *, min_bars: int = 1, max_bars: int = 60, max_strategies: int = 2
-              ) -> tuple[BarData, tuple[Strategy[Any], ...], Config]:
-    """A whole run's inputs: generated data, 1-2 scripted strategies and a configuration."""
-    data = draw(bar_data(min_bars=min_bars, max_bars=max_bars))
+def scenarios(draw: st.DrawFn, *, min_bars: int = 1, max_bars: int = 60, max_strategies: int = 2,
+              min_price: float = 0.5, max_price: float = 500.0) -> tuple[BarData, tuple[Strategy[Any], ...], Config]:
+    """A whole run's inputs: :func:`bar_data`, 1-2 scripted strategies and a configuration."""
+    data = draw(bar_data(min_bars=min_bars, max_bars=max_bars, min_price=min_price, max_price=max_price))
     n, n_sym = len(data), len(data.symbols)
     count = draw(st.integers(1, max_strategies))
     chosen = tuple(draw(scripted_strategies(n_bars=n, n_symbols=n_sym, name=f"script{k}")) for k in range(count))

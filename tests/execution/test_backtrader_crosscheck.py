@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from execution_support import events_of
 
 import fbt
 from fbt.core.events import FillEvent, SignalEvent
 from fbt.sample.strategies import moving_average_crossover
+from tests.execution.support import events_of
 
 with warnings.catch_warnings():  # an old package: its import may warn on newer Pythons
     warnings.simplefilter("ignore")

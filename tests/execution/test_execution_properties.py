@@ -16,7 +16,6 @@ from typing import Any
 import attrs
 import numpy as np
 import pytest
-from execution_support import F, events_of, ohlcv_data, scripted, scripts, walk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +40,8 @@ from fbt.kernel.portfolio import apply_fill, mark
 from fbt.models.fill import Execution
 from fbt.results.accounting import book_fill
 from fbt.results.curve import accounts, derive, fill_table, ledgers
+from fbt.testing import ohlcv_data, scripted, signal_scripts
+from tests.execution.support import F, events_of, walk
 
 Scenario = tuple[BarData, tuple[Strategy[Any], ...], Config]
 
@@ -70,7 +71,7 @@ def configs(draw: st.DrawFn, *, cash_check: bool | None = None) -> Config:
 @st.composite
 def scenarios(draw: st.DrawFn, *, cash_check: bool | None = None) -> Scenario:
     data = draw(ohlcv_data())
-    strategies = tuple(scripted(f"s{k}", draw(scripts(data))) for k in range(draw(st.integers(1, 2))))
+    strategies = tuple(scripted(f"s{k}", draw(signal_scripts(data))) for k in range(draw(st.integers(1, 2))))
     return data, strategies, draw(configs(cash_check=cash_check))
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import attrs
 import numpy as np
 import pytest
-from execution_support import F, bars_from, events_of, ohlcv_data, scripted, scripts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +32,8 @@ from fbt.kernel.loop import fold
 from fbt.models.instrument import round_to_tick, tick_fill_price, tick_level
 from fbt.sample.data import sample_dir
 from fbt.sample.strategies import moving_average_crossover
+from fbt.testing import ohlcv_data, scripted, signal_scripts
+from tests.execution.support import F, bars_from, events_of
 
 ES = fbt.Instrument(multiplier=50, tick_size=0.25)
 
@@ -191,7 +192,7 @@ def test_the_command_line_takes_instruments(tmp_path: Path, capsys: pytest.Captu
 def test_multiplier_m_with_quantity_q_is_multiplier_1_with_quantity_m_q(
     data: fbt.BarData, m: float, q: float, execution: fbt.Execution, st_data: st.DataObject,
 ) -> None:
-    script = st_data.draw(scripts(data, terms=execution is not fbt.Execution.BOOK))
+    script = st_data.draw(signal_scripts(data, terms=execution is not fbt.Execution.BOOK))
     strategies = (scripted("s", script),)
     common = {"commission": fbt.zero_commission, "execution": execution, "risk": fbt.Risk(cash_check=False)}
     futures = {symbol: fbt.Instrument(multiplier=m) for symbol in data.symbols}
@@ -233,7 +234,7 @@ def test_a_tick_rounded_fill_is_on_the_grid_adverse_and_inside_the_bar(
 @st.composite
 def ticked_scenarios(draw: st.DrawFn) -> tuple[fbt.BarData, Any, Config]:
     data = draw(ohlcv_data())
-    strategies = tuple(scripted(f"s{k}", draw(scripts(data))) for k in range(draw(st.integers(1, 2))))
+    strategies = tuple(scripted(f"s{k}", draw(signal_scripts(data))) for k in range(draw(st.integers(1, 2))))
     instruments = {s: fbt.Instrument(multiplier=draw(st.sampled_from([1.0, 50.0, 0.5])),
                                      tick_size=draw(st.sampled_from([0.25, 0.01, 0.03]))) for s in data.symbols}
     config = Config(execution=draw(st.sampled_from([fbt.Execution.NEXT_OPEN, fbt.Execution.NEXT_CLOSE])),

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from execution_support import BASE, DAY, bars_from, events_of, scripted
 
 import fbt
 from fbt.core.events import (
@@ -24,6 +23,8 @@ from fbt.core.events import (
     TimeInForce,
 )
 from fbt.core.market import align
+from fbt.testing import scripted
+from tests.execution.support import BASE, DAY, bars_from, events_of
 
 # (open, high, low, close, volume); the close path rises, bar 3 gaps down
 ROWS = [

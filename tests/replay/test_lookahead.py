@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import peeking  # tests/replay/peeking.py
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +19,7 @@ from fbt.core.errors import ConfigError
 from fbt.core.market import BarData, align
 from fbt.sample.data import sample_dir
 from fbt.sample.strategies import moving_average_crossover
+from tests.replay import peeking
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = str(sample_dir())

@@ -8,7 +8,6 @@ import itertools
 from typing import Any
 
 import numpy as np
-import peeking  # tests/replay/peeking.py
 import pytest
 from hypothesis import given, settings
 
@@ -21,6 +20,7 @@ from fbt.core.market import FIELDS, Bar, BarData
 from fbt.core.state import Portfolio
 from fbt.kernel.config import Config
 from fbt.sample.strategies import moving_average_crossover
+from tests.replay import peeking
 
 Scenario = tuple[BarData, tuple[fbt.Strategy[Any], ...], Config]
 OPEN, HIGH, LOW, CLOSE = (FIELDS.index(f) for f in ("open", "high", "low", "close"))

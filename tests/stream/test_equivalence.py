@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 import fbt
 from fbt.sample.strategies import moving_average_crossover
-
-from .helpers import both, compare, random_dir, write_symbol
+from tests.stream.support import both, compare, random_dir, write_symbol
 
 
 @settings(max_examples=25)

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 import fbt
 from fbt.core.errors import ConfigError, DataError
-
-from .helpers import random_dir
+from tests.stream.support import random_dir
 
 
 def joined(chunks: list[fbt.BarData]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,8 +10,7 @@ import pytest
 import fbt
 from fbt.core.errors import ConfigError, DataError
 from fbt.sample.strategies import moving_average_crossover
-
-from .helpers import random_dir
+from tests.stream.support import random_dir
 
 
 def test_undeclared_lookback_is_refused(tmp_path: Path) -> None:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sweep_strategies
 
 import fbt
 from fbt.cli.app import main
 from fbt.research.sweep import CACHE_FILE, Progress
 from fbt.sample.data import sample_dir
 from fbt.sample.strategies import moving_average_crossover
+from tests.sweep import factories
 
 DATA = ["--data", str(sample_dir()), "--symbols", "SYNA", "--end", "2011-06-30"]
 SPEC = "fbt.sample.strategies:moving_average_crossover"
@@ -58,7 +58,7 @@ def test_report_draws_a_heatmap(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_failures_are_counted_and_the_sweep_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fragile = f"{sweep_strategies.HERE / 'sweep_strategies.py'}:fragile"
+    fragile = f"{factories.HERE / 'factories.py'}:fragile"
     assert main(["sweep", fragile, *DATA, "--grid", "short_window=5,13", "--grid", "long_window=20,40",
                  "--out", str(tmp_path), "--executor", "serial"]) == 0
     out = capsys.readouterr().out
@@ -117,7 +117,7 @@ def test_progress_bar_shows_runs_rate_and_time_left() -> None:
 
 
 def test_a_killed_sweep_resumes_and_computes_only_the_missing_rows(tmp_path: Path) -> None:
-    slow = f"{sweep_strategies.HERE / 'sweep_strategies.py'}:slow"
+    slow = f"{factories.HERE / 'factories.py'}:slow"
     out, log = tmp_path / "out", tmp_path / "calls.txt"
     command = [sys.executable, "-m", "fbt.cli", "sweep", slow, *DATA, "--grid", "short_window=3,5,8,13",
                "--grid", "long_window=20,30,40,50", "--executor", "serial", "--out", str(out), "--quiet"]

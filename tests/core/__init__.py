@@ -1,0 +1,1 @@
+"""Tests of the core vocabulary, the reducers and the fold."""

@@ -1,0 +1,1 @@
+"""Tests of the realistic execution modes, instruments and the backtrader cross-check."""

@@ -1,0 +1,1 @@
+"""Tests that the per-bar cost stays constant."""

@@ -1,0 +1,1 @@
+"""Tests of the research tools: statistics, reports, data sources, examples."""
