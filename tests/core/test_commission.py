@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
+import fbt.testing as ft
 from fbt.models.commission import ib_seed_commission
 
-quantities = st.one_of(
-    st.integers(min_value=1, max_value=100_000).map(float),
-    st.floats(min_value=1e-6, max_value=1e7, allow_nan=False, allow_infinity=False),
-)
-prices = st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False)
+quantities = ft.quantities(min_value=1e-6, max_value=1e7, max_whole=100_000)
+prices = ft.prices(min_value=0.0, max_value=1e6)
 
 
 @pytest.mark.parametrize(

@@ -26,103 +26,12 @@ from fbt.core.strategy import Strategy
 from fbt.kernel.config import Config
 from fbt.kernel.loop import fold, scan, start
 from fbt.kernel.portfolio import mark
-from fbt.models.commission import ib_seed_commission, zero_commission
+from fbt.models.commission import ib_seed_commission
 from fbt.results.curve import derive
+from fbt.testing.strategies import BASE, DAY, bar_data, scenarios, scripted
 
-DAY = 86_400 * 10**9
-BASE = 1_262_304_000 * 10**9  # 2010-01-01
 ADJ = FIELDS.index("adj_close")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def price_commission(quantity: float, price: float) -> float:
-    """A commission that depends on the price too (10 bp of the traded value)."""
-    return 0.001 * quantity * price
-
-
-# --- random data and a random "script" strategy -----------------------------------------------
-
-prices = st.one_of(
-    st.floats(min_value=0.5, max_value=500.0, allow_nan=False),
-    st.integers(1, 50_000).map(lambda c: c / 100),
-)
-
-
-@st.composite
-def aligned_data(draw: st.DrawFn, min_bars: int = 1, max_bars: int = 60) -> BarData:
-    """1-3 symbols over 1-60 daily bars, aligned by fbt.core.market.align.
-
-    The first symbol trades every bar; the others start at a random bar (possibly late) and miss
-    random bars after that (forward filled). Prices are random, with flat stretches; ``adj_close``
-    differs from ``close`` for some symbols.
-    """
-    n = draw(st.integers(min_bars, max_bars), label="n_bars")
-    n_sym = draw(st.integers(1, 3), label="n_symbols")
-    stamps = BASE + np.arange(n, dtype=np.int64) * DAY
-    per_symbol: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
-    for s in range(n_sym):
-        if s == 0:
-            rows = list(range(n))
-        else:
-            begin = draw(st.integers(0, n - 1))
-            keep = draw(st.lists(st.booleans(), min_size=n - begin - 1, max_size=n - begin - 1))
-            rows = [begin] + [begin + 1 + j for j, k in enumerate(keep) if k]
-        m = len(rows)
-        raw = draw(st.lists(prices, min_size=m, max_size=m))
-        flat = draw(st.lists(st.booleans(), min_size=m, max_size=m))
-        close = np.array(raw)
-        for j in range(1, m):
-            if flat[j]:
-                close[j] = close[j - 1]
-        columns = {"close": close}
-        if draw(st.booleans()):
-            columns["adj_close"] = close * draw(st.sampled_from([0.9, 0.75, 1.0 / 3.0]))
-        per_symbol[["AAA", "BBB", "CCC"][s]] = (stamps[rows], columns)
-    return align(per_symbol)
-
-
-def script_strategy(name: str, script: Sequence[tuple[int, int, SignalType]], as_list: bool = False) -> Strategy[Any]:
-    """A strategy that emits the scripted signals at their bars, for symbols that have started.
-
-    Its state counts the calls and the signals sent, so equal states mean equal histories.
-    """
-    by_bar: dict[int, list[tuple[int, SignalType]]] = {}
-    for bar, sym, kind in script:
-        by_bar.setdefault(bar, []).append((sym, kind))
-
-    def build(data: BarData) -> tuple[tuple[int, int], Callable[..., Any]]:
-        symbols, first = data.symbols, data.first
-
-        def step(state: tuple[int, int], event: MarketEvent) -> tuple[tuple[int, int], Sequence[SignalEvent]]:
-            i = event.index
-            signals = [
-                SignalEvent(timestamp=event.timestamp, strategy_id=name, symbol=symbols[s], signal_type=kind)
-                for s, kind in by_bar.get(i, ())
-                if s < len(symbols) and first[s] <= i
-            ]
-            new = (state[0] + 1, state[1] + len(signals))
-            return new, (signals if as_list else tuple(signals))
-
-        return (0, 0), step
-
-    return Strategy(name=name, build=build, params=(("script", tuple(script)),))
-
-
-@st.composite
-def scenarios(draw: st.DrawFn) -> tuple[BarData, tuple[Strategy[Any], ...], Config]:
-    data = draw(aligned_data())
-    n, n_sym = len(data), len(data.symbols)
-    entry = st.tuples(st.integers(0, n - 1), st.integers(0, n_sym - 1), st.sampled_from(list(SignalType)))
-    strategies = tuple(
-        script_strategy(f"script{k}", draw(st.lists(entry, max_size=25)), as_list=draw(st.booleans()))
-        for k in range(draw(st.integers(1, 2)))
-    )
-    config = Config(
-        capital=draw(st.sampled_from([1_000.0, 100_000.0, 12_345.67])),
-        quantity=draw(st.sampled_from([1.0, 100.0, 600.0, 0.5])),
-        commission=draw(st.sampled_from([ib_seed_commission, zero_commission, price_commission])),
-    )
-    return data, strategies, config
 
 
 Scenario = tuple[BarData, tuple[Strategy[Any], ...], Config]
@@ -132,7 +41,7 @@ Scenario = tuple[BarData, tuple[Strategy[Any], ...], Config]
 
 
 @settings(max_examples=120)
-@given(scenario=scenarios())
+@given(scenario=scenarios(min_price=0.01))
 def test_fold_equals_scan(scenario: Scenario) -> None:
     data, strategies, config = scenario
     run = fold(strategies, data, config)
@@ -156,7 +65,7 @@ def test_fold_equals_scan(scenario: Scenario) -> None:
 
 
 @settings(max_examples=120)
-@given(scenario=scenarios(), contracts=st.data())
+@given(scenario=scenarios(min_price=0.01), contracts=st.data())
 def test_derived_curve_equals_the_reducer_at_every_bar(scenario: Scenario, contracts: st.DataObject) -> None:
     data, strategies, config = scenario
     if contracts.draw(st.booleans(), label="futures"):  # random contract multipliers: still exact
@@ -187,7 +96,7 @@ def test_derived_curve_equals_the_reducer_at_every_bar(scenario: Scenario, contr
 
 
 @settings(max_examples=120)
-@given(scenario=scenarios())
+@given(scenario=scenarios(min_price=0.01))
 def test_cash_plus_holdings_is_total(scenario: Scenario) -> None:
     data, strategies, config = scenario
     curve = derive(fold(strategies, data, config))
@@ -200,7 +109,7 @@ def test_cash_plus_holdings_is_total(scenario: Scenario) -> None:
 
 
 @settings(max_examples=120)
-@given(scenario=scenarios())
+@given(scenario=scenarios(min_price=0.01))
 def test_positions_are_the_signed_sum_of_fills(scenario: Scenario) -> None:
     data, strategies, config = scenario
     run = fold(strategies, data, config)
@@ -220,7 +129,7 @@ def test_positions_are_the_signed_sum_of_fills(scenario: Scenario) -> None:
 
 
 @settings(max_examples=120)
-@given(scenario=scenarios())
+@given(scenario=scenarios(min_price=0.01))
 def test_every_order_fills_at_once_at_the_bar_adj_close(scenario: Scenario) -> None:
     data, strategies, config = scenario
     run = fold(strategies, data, config)
@@ -264,7 +173,7 @@ def test_round_trip_at_a_constant_price_loses_exactly_two_commissions(
     enter, hold, after = bars
     n = enter + hold + after + 1
     script = [(enter, 0, side), (enter + hold, 0, SignalType.EXIT)]
-    result = fbt.run(script_strategy("rt", script), constant_data(price, n), capital=capital, quantity=quantity,
+    result = fbt.run(scripted("rt", script), constant_data(price, n), capital=capital, quantity=quantity,
                      commission=lambda q, p: 1.25)
     assert len(result.fills) == 2
     assert result.statistics["final_equity"] == capital - 2 * 1.25
@@ -281,7 +190,7 @@ def test_round_trip_at_a_constant_price_loses_exactly_two_commissions(
 )
 def test_round_trip_with_the_ib_schedule(price: float, quantity: float, capital: float, side: SignalType) -> None:
     script = [(1, 0, side), (3, 0, SignalType.EXIT)]
-    result = fbt.run(script_strategy("rt", script), constant_data(price, 5), capital=capital, quantity=quantity)
+    result = fbt.run(scripted("rt", script), constant_data(price, 5), capital=capital, quantity=quantity)
     c = ib_seed_commission(quantity)
     assert result.run.final.portfolio.commission == c + c
     tolerance = 1e-9 * (capital + price * quantity)
@@ -305,7 +214,7 @@ def random_walk(seed: int, n: int, symbols: Sequence[str]) -> BarData:
 
 def test_two_runs_are_identical(tmp_path: Path, crossover: Callable[..., Strategy[Any]]) -> None:
     data = random_walk(7, 300, ("ORCL", "YHOO", "NVDA"))
-    script = script_strategy("s", [(i, i % 3, list(SignalType)[i % 3]) for i in range(0, 300, 7)])
+    script = scripted("s", [(i, i % 3, list(SignalType)[i % 3]) for i in range(0, 300, 7)])
     a = fbt.run([crossover(5, 20), script], data)
     b = fbt.run([crossover(5, 20), script], data)
     assert len(a.fills) > 10
@@ -357,7 +266,7 @@ def test_runs_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
 
 
 @settings(max_examples=60)
-@given(data=aligned_data(min_bars=2, max_bars=50), windows=st.tuples(st.integers(1, 6), st.integers(1, 12)),
+@given(data=bar_data(min_bars=2, max_bars=50, min_price=0.01), windows=st.tuples(st.integers(1, 6), st.integers(1, 12)),
        pick=st.data())
 def test_crossover_cannot_look_ahead(
     crossover: Callable[..., Strategy[Any]], data: BarData, windows: tuple[int, int], pick: st.DataObject
@@ -442,7 +351,7 @@ def test_misbehaving_strategy_is_a_strategy_error_naming_it_and_the_bar(case: st
 
 
 def test_second_strategy_is_named_when_it_misbehaves() -> None:
-    good = script_strategy("good", [(0, 0, SignalType.LONG)])
+    good = scripted("good", [(0, 0, SignalType.LONG)])
     with pytest.raises(StrategyError, match=r"'bad_strategy'.*bar 3"):
         fold([good, misbehaving("bad_strategy", lambda e: None)], five_bars())
 
@@ -461,7 +370,7 @@ def test_no_strategy_is_a_strategy_error() -> None:
 
 
 @settings(max_examples=80)
-@given(scenario=scenarios(), cut=st.floats(0.0, 1.0), every=st.sampled_from([None, 1, 3]))
+@given(scenario=scenarios(min_price=0.01), cut=st.floats(0.0, 1.0), every=st.sampled_from([None, 1, 3]))
 def test_fold_continued_from_a_world_equals_one_fold(scenario: Scenario, cut: float, every: int | None) -> None:
     data, strategies, config = scenario
     k = int(cut * len(data))
@@ -482,4 +391,4 @@ def test_fold_continued_from_a_world_equals_one_fold(scenario: Scenario, cut: fl
 def test_fold_refuses_a_begin_outside_the_data() -> None:
     data = five_bars()
     with pytest.raises(ConfigError, match="begin"):
-        fold([script_strategy("s", [])], data, begin=len(data) + 1)
+        fold([scripted("s", [])], data, begin=len(data) + 1)

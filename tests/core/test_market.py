@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import fbt.testing as ft
 from fbt.core.errors import DataError
 from fbt.core.market import FIELDS, BarData, align
 
 Inputs = dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
 
-prices = st.floats(min_value=0.01, max_value=1e5, allow_nan=False, allow_infinity=False)
+prices = ft.prices(min_value=0.01, max_value=1e5)
 
 
 @st.composite

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fbt
+import fbt.testing as ft
 from fbt.core.errors import ConfigError
 from fbt.core.events import RejectReason
 from fbt.models.commission import (
@@ -41,8 +42,8 @@ from fbt.models.sizing import (
 )
 from fbt.models.slippage import FixedBps, HalfSpread, SquareRootImpact, VolumeShare
 
-quantities = st.one_of(st.integers(1, 100_000).map(float), st.floats(0.001, 1e5))
-prices = st.floats(0.01, 5_000.0)
+quantities = ft.quantities(max_value=1e5, max_whole=100_000)
+prices = ft.prices(min_value=0.01, max_value=5_000.0)
 volumes = st.floats(1.0, 1e8)
 
 COMMISSIONS = [ib_seed_commission, zero_commission, IBFixed(), IBTiered(), IBTiered(monthly_volume=1e9),
