@@ -12,22 +12,24 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from fbt.cli.options import Parents, model_overrides, parse_value, whole
+from fbt.cli.run import load_data
 from fbt.core.errors import ConfigError
-from fbt.core.market import BarData
 
-__all__ = ["parse_grid", "parse_grid_item", "register"]
+if TYPE_CHECKING:
+    import pandas as pd
 
-DEFAULT_OUT = "fbt-out"
+    from fbt.cli.options import Subparsers
+    from fbt.core.market import BarData
+
+__all__ = ["heatmap", "parse_grid", "parse_grid_item", "register"]
+
 _SHOWN_STATS = ("sharpe_ratio", "total_return", "max_drawdown", "fills")
 
 
 def _number(text: str, what: str) -> int | float:
-    from fbt.cli.app import parse_value
-
     value = parse_value(text.strip())
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(f"{what}: expected a number, got {text.strip()!r}")
@@ -59,8 +61,6 @@ def parse_grid_item(text: str, *, sampled: bool = False) -> tuple[str, Any]:
     >>> parse_grid_item("long_window=50:200", sampled=True)
     ('long_window', (50, 200))
     """
-    from fbt.cli.app import parse_value
-
     name, sep, values = text.partition("=")
     name, values = name.strip(), values.strip()
     what = f"--grid {text}"
@@ -83,9 +83,13 @@ def parse_grid_item(text: str, *, sampled: bool = False) -> tuple[str, Any]:
     return name, [parse_value(v) for v in items]
 
 
-def parse_grid(items: Sequence[str], fixed: Sequence[str], *, samples: int | None, seed: int) -> Any:
-    """Build the grid of ``--grid`` items (their product, or ``samples`` random draws) and ``--param`` values."""
-    from fbt.cli.app import parse_params
+def parse_grid(items: Sequence[str], fixed: Sequence[str] | Sequence[tuple[str, Any]], *, samples: int | None,
+               seed: int) -> Any:
+    """Build the grid of ``--grid`` items (their product, or ``samples`` random draws) and ``--param`` values.
+
+    ``fixed`` holds ``NAME=VALUE`` texts or the ``(name, value)`` pairs ``--param`` parses them into.
+    """
+    from fbt.cli.options import parse_param
     from fbt.research.sweep import grid, grid_random
 
     if not items:
@@ -96,7 +100,8 @@ def parse_grid(items: Sequence[str], fixed: Sequence[str], *, samples: int | Non
         if name in parsed:
             raise ConfigError(f"--grid: {name} given twice")
         parsed[name] = values
-    for name, value in parse_params(fixed).items():
+    pairs = [parse_param(f) if isinstance(f, str) else f for f in fixed]
+    for name, value in dict(pairs).items():
         if name in parsed:
             raise ConfigError(f"--param: {name} is also in --grid")
         parsed[name] = value
@@ -107,64 +112,29 @@ def parse_grid(items: Sequence[str], fixed: Sequence[str], *, samples: int | Non
     return grid(**parsed)
 
 
-def _load(args: argparse.Namespace) -> BarData:
-    from fbt.cli.app import load_data
-    from fbt.io.loaders import load, load_dir
-
-    if args.start is None and args.end is None:
-        return load_data(args.data, args.symbols)
-    items: list[str] = args.data
-    if len(items) == 1 and "=" not in items[0]:
-        chosen = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
-        return load_dir(items[0], chosen, start=args.start, end=args.end)
-    if items and all("=" in i for i in items) and not args.symbols:
-        pairs = [i.partition("=") for i in items]
-        sources = {s.strip(): p.strip() for s, _, p in pairs}
-        if len(sources) == len(items) and all(sources) and all(sources.values()):
-            return load(sources, start=args.start, end=args.end)
-    return load_data(args.data, args.symbols)  # its error message says what is wrong
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    from fbt.cli.app import add_model_options
-
-    p.add_argument("strategy", help="path/to/file.py:factory or package.module:factory")
-    p.add_argument("--data", action="append", default=[], metavar="DIR|SYMBOL=FILE",
-                   help="a directory of SYMBOL.csv files, or (repeated) SYMBOL=path/to/file")
-    p.add_argument("--symbols", help="comma-separated symbols to load from --data DIR (default: all)")
-    p.add_argument("--start", help="first date to keep (default: the data's first)")
-    p.add_argument("--end", help="last date to keep, included (default: the data's last)")
-    p.add_argument("--capital", default="100000", help="starting cash (default 100000)")
-    p.add_argument("--periods", type=float, default=252.0, help="bars per year for the Sharpe ratio (default 252)")
+def _grid_options() -> argparse.ArgumentParser:
+    """The options sweep and walk-forward share beyond the common families: the grid and the ranking."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2|NAME=START:STOP[:STEP]",
                    help="values of one factory parameter (repeatable; the grid is their product)")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="a factory parameter held fixed (repeatable)")
     p.add_argument("--samples", type=int, metavar="N",
                    help="draw N random parameter sets instead of the product (START:STOP is then a range)")
     p.add_argument("--seed", type=int, default=0, help="seed of --samples (default 0)")
     p.add_argument("--where", metavar="EXPR",
                    help='keep only the sets where EXPR holds, e.g. "short_window < long_window"')
     p.add_argument("--metric", default="sharpe_ratio", help="statistic to rank by (default sharpe_ratio)")
-    p.add_argument("--executor", default="local", metavar="local|serial|dask://HOST:PORT|dask-local",
-                   help="where runs go: local processes (default), serially, or a Dask cluster")
-    p.add_argument("--workers", type=int, help="local processes or dask-local workers (default: all cores)")
-    p.add_argument("--chunk-size", type=int, metavar="N", help="parameter sets per task (default: automatic)")
-    p.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS",
-                   help="how long to wait for a Dask scheduler (default 5)")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default ./{DEFAULT_OUT})")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_model_options(p)
+    return p
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers, parents: Parents) -> None:
     """Add the ``sweep`` and ``walk-forward`` subcommands to ``fbt``'s parser."""
+    shared = [parents.strategy, parents.data, parents.dates, parents.capital, parents.periods, _grid_options(),
+              parents.executor, parents.out, parents.quiet, parents.models]
     s = subparsers.add_parser(
         "sweep", help="run a strategy over a grid of parameters (local processes or Dask)",
         description="Run one backtest per parameter set; write OUT/sweep.csv (and OUT/sweep.jsonl, the cache "
-                    "a rerun resumes from); print the best sets.")
-    _add_common(s)
-    s.add_argument("--top", type=int, default=5, metavar="N", help="best rows to print (default 5)")
+                    "a rerun resumes from); print the best sets.", parents=shared)
+    s.add_argument("--top", type=whole("--top", 0), default=5, metavar="N", help="best rows to print (default 5)")
     s.add_argument("--report", action="store_true", help="also draw OUT/heatmap.png of --metric over two parameters")
     s.add_argument("--axes", metavar="Y,X", help="the heatmap's two parameters (default: the first two --grid names)")
     s.set_defaults(func=cmd_sweep)
@@ -172,10 +142,11 @@ def register(subparsers: Any) -> None:
         "walk-forward", help="optimise in sample, run the best out of sample, window after window",
         description="Split the bars into in-sample/out-of-sample windows; pick the best parameter set in each "
                     "in-sample window by --metric, run it out of sample, stitch the out-of-sample equity. Writes "
-                    "OUT/walk_forward.csv, OUT/oos_equity.csv, OUT/in_sample.csv and OUT/walk_forward.json.")
-    _add_common(w)
-    w.add_argument("--in-sample", type=int, required=True, metavar="BARS", help="bars in each in-sample window")
-    w.add_argument("--out-of-sample", type=int, required=True, metavar="BARS",
+                    "OUT/walk_forward.csv, OUT/oos_equity.csv, OUT/in_sample.csv and OUT/walk_forward.json.",
+        parents=shared)
+    w.add_argument("--in-sample", type=whole("--in-sample"), required=True, metavar="BARS",
+                   help="bars in each in-sample window")
+    w.add_argument("--out-of-sample", type=whole("--out-of-sample"), required=True, metavar="BARS",
                    help="bars in each out-of-sample window (windows advance by this much)")
     w.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
     direction = w.add_mutually_exclusive_group()
@@ -186,18 +157,13 @@ def register(subparsers: Any) -> None:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Any, BarData, dict[str, Any]]:
-    from fbt.cli.app import _capital, model_options
-
-    capital = _capital(args.capital)
     g = parse_grid(args.grid, args.param, samples=args.samples, seed=args.seed)
-    models = model_options(args)
-    commission = models.pop("commission")
-    data = _load(args)
+    models = model_overrides(args)
+    data = load_data(args.data, args.symbols, start=args.start, end=args.end)
     options = {
         "where": args.where, "executor": args.executor, "workers": args.workers, "chunk_size": args.chunk_size,
-        "out": args.out, "capital": capital, "commission": commission, "periods": args.periods,
-        "run_options": models, "progress": sys.stderr.isatty() and not args.quiet,
-        "connect_timeout": args.connect_timeout,
+        "out": args.out, "progress": sys.stderr.isatty() and not args.quiet, "connect_timeout": args.connect_timeout,
+        "capital": args.capital, "periods": args.periods, **models,
     }
     return g, data, options
 
@@ -224,6 +190,8 @@ def _interrupted(out: str) -> int:
 
 
 def _ranked(frame: pd.DataFrame, metric: str, minimize: bool) -> pd.DataFrame:
+    import pandas as pd
+
     if metric not in frame.columns:
         stats = [c for c in frame.columns if c not in ("error",)]
         raise ConfigError(f"--metric: unknown statistic {metric!r}; the columns are {', '.join(stats)}")
@@ -269,6 +237,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def heatmap(frame: pd.DataFrame, names: Sequence[str], metric: str, axes: str | None, path: Path) -> Path:
     """Draw ``metric`` over two parameters (the best over any others) into a PNG; return its path."""
+    import pandas as pd
+
     if axes:
         chosen = [a.strip() for a in axes.split(",")]
         if len(chosen) != 2 or any(c not in names for c in chosen) or chosen[0] == chosen[1]:

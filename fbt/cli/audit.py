@@ -1,5 +1,5 @@
-"""The ``fbt diff``, ``fbt debug`` and ``fbt check-lookahead`` commands (argument parsing and
-printing only; each calls the public API).
+"""The ``fbt diff``, ``fbt debug`` and ``fbt check-lookahead`` commands: the audit of a run, from the
+command line (argument parsing and printing only; each calls :mod:`fbt.audit`).
 
 Exit status: 0 when runs are identical / the walk reached its stop / the check passed; 1 when runs
 differ / the stop condition never held / lookahead was found; 2 on an error (printed as one line).
@@ -10,28 +10,27 @@ from __future__ import annotations
 import argparse
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fbt.audit import When, bar_of, diff, format_time
-from fbt.audit.debug import Condition, Frame, break_at, describe_event, has_event, walk
-from fbt.audit.lookahead import EXHAUSTIVE_UP_TO, MAX_PREFIXES, check_lookahead
-from fbt.backtest.result import Result, run
-from fbt.cli.app import _capital, load_data, parse_params
+from fbt.cli.options import Parents, whole
+from fbt.cli.run import load_data
 from fbt.core.errors import ConfigError
-from fbt.core.market import BarData
-from fbt.core.state import World
-from fbt.core.strategy import Strategy
-from fbt.io.factory import make_strategy
-from fbt.journal import event_types, fingerprints, read_journal
-from fbt.kernel.config import Config
 
-__all__ = ["describe_state", "fingerprint_lines", "parse_when", "register"]
+if TYPE_CHECKING:
+    from fbt.audit import When
+    from fbt.audit.debug import Condition, Frame
+    from fbt.backtest.result import Result
+    from fbt.cli.options import Subparsers
+    from fbt.core.market import BarData
+    from fbt.core.state import World
+    from fbt.core.strategy import Strategy
 
+__all__ = ["EXHAUSTIVE_UP_TO", "MAX_PREFIXES", "describe_state", "parse_when", "register"]
 
-def fingerprint_lines(result: Result) -> str:
-    """Return the run's two fingerprints as lines in the style of the statistics."""
-    prints = fingerprints(result)
-    return f"Input Fingerprint  {prints.input_fingerprint}\nEvents Fingerprint {prints.events_fingerprint}"
+#: :mod:`fbt.audit.lookahead`'s defaults, spelled here so that building the parser imports nothing (a test
+#: holds them equal)
+EXHAUSTIVE_UP_TO = 300
+MAX_PREFIXES = 200
 
 
 def parse_when(text: str) -> When:
@@ -45,6 +44,8 @@ def parse_when(text: str) -> When:
 
 
 def _event_kind(text: str) -> tuple[str, str | None]:
+    from fbt.journal import event_types
+
     kind, _, symbol = text.partition(":")
     known = event_types()
     wanted = kind.strip().lower()
@@ -57,6 +58,8 @@ def _event_kind(text: str) -> tuple[str, str | None]:
 
 def describe_state(world: World, data: BarData, names: tuple[str, ...] = ()) -> str:
     """Return a world as indented lines: cash, commission, positions, orders, strategy states."""
+    from fbt.audit.debug import describe_event
+
     p = world.portfolio
     positions = ", ".join(f"{s}={q!r}" for s, q in zip(data.symbols, p.positions, strict=False))
     pending = ", ".join(describe_event(o) for o in world.broker.pending) or "none"
@@ -72,22 +75,11 @@ def describe_state(world: World, data: BarData, names: tuple[str, ...] = ()) -> 
     return "\n".join(lines)
 
 
-def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("strategy", help="path/to/file.py:factory or package.module:factory")
-    p.add_argument("--data", action="append", default=[], metavar="DIR|SYMBOL=FILE",
-                   help="a directory of SYMBOL.csv files, or (repeated) SYMBOL=path/to/file")
-    p.add_argument("--symbols", help="comma-separated symbols to load from --data DIR (default: all)")
-    p.add_argument("--capital", default="100000", help="starting cash (default 100000)")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="keyword argument for the strategy factory (repeatable)")
-    p.add_argument("--periods", type=float, default=252.0, help="bars per year for the Sharpe ratio (default 252)")
+def _inputs(args: argparse.Namespace) -> tuple[Strategy[Any], BarData]:
+    from fbt.io.factory import make_strategy
 
-
-def _inputs(args: argparse.Namespace) -> tuple[Strategy[Any], BarData, float]:
-    params = parse_params(args.param)
-    capital = _capital(args.capital)
-    strategy = make_strategy(args.strategy, params)
-    return strategy, load_data(args.data, args.symbols), capital
+    strategy = make_strategy(args.strategy, dict(args.param))
+    return strategy, load_data(args.data, args.symbols)
 
 
 def _label(strategy: Strategy[Any], data: BarData) -> str:
@@ -96,6 +88,9 @@ def _label(strategy: Strategy[Any], data: BarData) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from fbt.audit import diff
+    from fbt.journal import read_journal
+
     a, b = read_journal(args.a), read_journal(args.b)
     result = diff(a, b)
     print(result.describe())
@@ -108,10 +103,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_debug(args: argparse.Namespace) -> int:
-    strategy, data, capital = _inputs(args)
-    if args.limit < 0:
-        raise ConfigError(f"--limit: expected a whole number >= 0, got {args.limit}")
-    result = run(strategy, data, capital=capital, periods=args.periods, checkpoint_every=args.checkpoint_every)
+    from fbt.audit import bar_of
+    from fbt.audit.debug import break_at, has_event, walk
+    from fbt.backtest.result import run
+
+    strategy, data = _inputs(args)
+    result = run(strategy, data, capital=args.capital, periods=args.periods, checkpoint_every=args.checkpoint_every)
     start = parse_when(args.start) if args.start is not None else 0
     first = bar_of(data, start)
     condition: When | Condition | None = None
@@ -163,6 +160,9 @@ def cmd_debug(args: argparse.Namespace) -> int:
 
 def _interactive(result: Result, first: int, condition: When | Condition | None,
                  shown: Callable[[Frame], bool]) -> int:
+    from fbt.audit import format_time
+    from fbt.audit.debug import break_at, walk
+
     data = result.run.data
     stop_bar = None
     if condition is not None:
@@ -202,14 +202,17 @@ def _interactive(result: Result, first: int, condition: When | Condition | None,
 
 
 def cmd_check_lookahead(args: argparse.Namespace) -> int:
-    strategy, data, capital = _inputs(args)
+    from fbt.audit.lookahead import check_lookahead
+    from fbt.backtest.result import configure
+
+    strategy, data = _inputs(args)
     cuts = None
     if args.cuts:
         try:
             cuts = [int(c) for c in args.cuts.split(",") if c.strip()]
         except ValueError:
             raise ConfigError(f"--cuts: expected comma-separated whole numbers, got {args.cuts!r}") from None
-    config = Config(capital=capital, periods=args.periods)
+    config = configure(None, data, capital=args.capital, periods=args.periods)
     report = check_lookahead(strategy, data, config=config, cuts=cuts, exhaustive_up_to=args.exhaustive_up_to,
                              max_prefixes=args.max_prefixes)
     print(f"fbt check-lookahead: {_label(strategy, data)}, {len(report.cuts)} prefixes")
@@ -217,7 +220,7 @@ def cmd_check_lookahead(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers, parents: Parents) -> None:
     """Add the ``diff``, ``debug`` and ``check-lookahead`` commands to ``fbt``'s parser."""
     d = subparsers.add_parser("diff", help="compare two runs to their first divergent event",
                               description="Compare two runs: output folders of `fbt run` or journal files. Exit 0 "
@@ -228,31 +231,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     d.set_defaults(func=cmd_diff)
 
     g = subparsers.add_parser("debug", help="walk a run bar by bar, showing each bar's events and the state",
+                              parents=[parents.strategy, parents.data, parents.capital, parents.periods],
                               description="Backtest a strategy as `fbt run` does, then walk it bar by bar. Without "
                                           "a stop, shows the first --limit bars with events from --start; with "
                                           "--stop-at or --until, the last --limit bars before the stop, then the "
                                           "stop bar and the full state after it.")
-    _run_options(g)
     g.add_argument("--start", help="the first bar to walk: an index or a time (default 0)")
     g.add_argument("--stop-at", metavar="BAR|TIME", help="stop at this bar: an index or a time")
     g.add_argument("--until", metavar="TYPE[:SYMBOL]",
                    help="stop at the first bar with such an event, e.g. fill:ORCL, signal, OrderEvent:AAPL")
     g.add_argument("--all-bars", action="store_true", help="show bars without events too")
-    g.add_argument("--limit", type=int, default=20, help="bars to show (default 20; 0: no limit)")
-    g.add_argument("--checkpoint-every", type=int, default=1_000, metavar="K",
+    g.add_argument("--limit", type=whole("--limit", 0), default=20, help="bars to show (default 20; 0: no limit)")
+    g.add_argument("--checkpoint-every", type=whole("--checkpoint-every"), default=1_000, metavar="K",
                    help="keep the state every K bars, so starting anywhere steps at most K bars (default 1000)")
     g.add_argument("-i", "--interactive", action="store_true", help="step with the keyboard")
     g.set_defaults(func=cmd_debug)
 
     c = subparsers.add_parser("check-lookahead", help="check that a strategy cannot see the future",
+                              parents=[parents.strategy, parents.data, parents.capital, parents.periods],
                               description="Run the strategy on prefixes of the data, each a fresh run with the "
                                           "strategy built anew, and compare each prefix's events with the full "
                                           "run's up to that point. Exit 0 on a pass, 1 on a finding.")
-    _run_options(c)
     c.add_argument("--cuts", metavar="N,N,...", help="prefix lengths (bars) to check instead of the default choice")
-    c.add_argument("--exhaustive-up-to", type=int, default=EXHAUSTIVE_UP_TO, metavar="N",
+    c.add_argument("--exhaustive-up-to", type=whole("--exhaustive-up-to", 0), default=EXHAUSTIVE_UP_TO, metavar="N",
                    help=f"check every prefix of data up to N bars (default {EXHAUSTIVE_UP_TO})")
-    c.add_argument("--max-prefixes", type=int, default=MAX_PREFIXES, metavar="N",
+    c.add_argument("--max-prefixes", type=whole("--max-prefixes", 0), default=MAX_PREFIXES, metavar="N",
                    help=f"on longer data, about N prefixes: half after event bars, half evenly spread, plus the "
                         f"first 20 (default {MAX_PREFIXES})")
     c.set_defaults(func=cmd_check_lookahead)
