@@ -8,9 +8,11 @@ the session's next valid id, and turns ``ib_async``'s events into
 
 - ``execDetailsEvent`` -> :class:`~fbt.live.messages.ExecutionReport` (the execution's own time);
 - ``commissionReportEvent`` -> :class:`~fbt.live.messages.CommissionReport` (IB's commission);
-- ``orderStatusEvent`` -> :class:`~fbt.live.messages.OrderStatus`, for statuses the venue sent
-  (the ones ``ib_async`` makes up locally, after an error or on a cancel request, are left out: the
-  error itself follows as a :class:`~fbt.live.messages.VenueError`, the venue's status as itself);
+- ``orderStatusEvent`` -> :class:`~fbt.live.messages.OrderStatus`. The Cancelled status
+  ``ib_async`` gives an order an error ended (a rejection, code 201) comes right after that error's
+  :class:`~fbt.live.messages.VenueError`, with the error's code and text as ``error_code`` and
+  ``reason``; the PendingCancel it makes up on a cancel request is left out (the venue's own
+  statuses follow);
 - ``errorEvent`` -> :class:`~fbt.live.messages.VenueError` with the order's ``order_ref`` where the
   error names one of this adapter's orders; codes 1100, 1101 and 1102 ->
   :class:`~fbt.live.messages.Connection` ``LOST``, ``RESTORED_DATA_LOST``, ``RESTORED_DATA_KEPT``;
@@ -48,6 +50,8 @@ import time as _time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
 
 from fbt.core.errors import ConfigError, FbtError
 from fbt.core.kinds import Direction, OrderType, TimeInForce
@@ -293,6 +297,7 @@ class IBAdapter:
         self._ref_of_id: dict[int, str] = {}
         self._orders: dict[str, ib_async.Order] = {}
         self._symbol_of_ref: dict[str, str] = {}
+        self._ended: dict[int, OrderStatus] = {}  # statuses ib_async made up on an error, until the error
 
     # ----------------------------------------------------------------------------------- session
 
@@ -651,26 +656,34 @@ class IBAdapter:
         self._put(self._commission_of(report))
 
     def _on_status(self, trade: ib_async.Trade) -> None:
-        if self._local or (trade.log and trade.log[-1].errorCode):
-            return  # made up by ib_async (a cancel request, an error), not sent by the venue
+        if self._local:
+            return  # made up by ib_async on a cancel request; the venue's own statuses follow
         status = self._status_of(trade)
-        if status is not None:
-            self._put(status)
+        if status is None:
+            return
+        if trade.log and trade.log[-1].errorCode:
+            # ib_async ends the trade on an error and emits this status just before the error
+            # itself: it is sent after the VenueError, with the error's code and text
+            self._ended[int(trade.order.orderId)] = status
+            return
+        self._put(status)
 
     def _on_error(self, req_id: int, code: int, text: str, contract: object) -> None:
         state = CONNECTION_CODES.get(code)
         if state is not None:
             self._put(Connection(state=state, time=self._clock(), detail=f"IB {code}: {text}"))
             return
-        self._put(
-            VenueError(
-                code=int(code),
-                message=str(text),
-                time=self._clock(),
-                broker_order_id=int(req_id),
-                order_ref=self._ref_of_id.get(int(req_id), ""),
-            )
+        error = VenueError(
+            code=int(code),
+            message=str(text),
+            time=self._clock(),
+            broker_order_id=int(req_id),
+            order_ref=self._ref_of_id.get(int(req_id), ""),
         )
+        self._put(error)
+        ended = self._ended.pop(int(req_id), None)
+        if ended is not None:
+            self._put(attrs.evolve(ended, reason=error.message, error_code=error.code, time=error.time))
 
     def _on_disconnected(self) -> None:
         self._put(Connection(state=ConnectionState.DISCONNECTED, time=self._clock(), detail=self._where()))
