@@ -26,7 +26,7 @@ from fbt.kernel.loop import Run, fold, paused_gc
 from fbt.report import summary_text
 from fbt.results.accounting import Trades
 from fbt.results.choices import choices
-from fbt.results.curve import Accounts, Curve, FillTable, Ledgers, accounts, derive, fill_table, ledgers, statistics
+from fbt.results.curve import Accounts, Curve, FillTable, Ledgers, accounts, derive, fill_table, ledgers
 from fbt.results.stats import resolve_periods, run_statistics
 
 __all__ = ["Result", "configure", "run", "strategies_of"]
@@ -359,8 +359,7 @@ def run(
         fills = fill_table(folded)
         curve = derive(folded, fills)
         books = accounts(folded, fills, curve)
-        stats = run_statistics(folded, curve, fills, statistics(folded, curve, books.trades), trades=books.trades,
-                               risk_free=config.risk_free)
+        stats = run_statistics(folded, curve, fills, trades=books.trades, risk_free=config.risk_free)
     return Result(run=folded, curve=curve, fill_columns=fills, accounts=books, statistics=stats)
 
 

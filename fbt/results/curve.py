@@ -25,8 +25,6 @@ the fills by :mod:`fbt.results.accounting` and laid on the same rows.
 
 from __future__ import annotations
 
-import collections
-import math
 import operator
 from typing import Any, Literal
 
@@ -34,21 +32,17 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from fbt.core.events import Direction, FillEvent, OrderCancelled, OrderEvent, OrderRejected, SignalEvent
+from fbt.core.events import Direction, FillEvent
 from fbt.core.market import FIELDS
 from fbt.kernel.loop import Run
 from fbt.models.fill import Execution
 from fbt.results.accounting import Ledger, Trades, account
-from fbt.results.stats import drawdown_curve, drawdowns, sharpe_ratio
+from fbt.results.stats import drawdown_curve
 
-__all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "accounts", "derive", "fill_table", "ledgers",
-           "statistics"]
+__all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "accounts", "derive", "fill_table", "ledgers"]
 
 FloatArray = npt.NDArray[np.float64]
 _ADJ = FIELDS.index("adj_close")
-_COUNTED: dict[str, type] = {"SignalEvent": SignalEvent, "OrderEvent": OrderEvent, "FillEvent": FillEvent,
-                             "OrderRejected": OrderRejected, "OrderCancelled": OrderCancelled}
-
 
 @attrs.frozen(eq=False, kw_only=True)
 class FillTable:
@@ -273,62 +267,3 @@ def ledgers(run: Run, fills: FillTable, curve: Curve, books: Accounts) -> Ledger
         if multipliers is not None:
             unrealised = unrealised * np.asarray(multipliers)[:, None]
     return Ledgers(average_cost=average_cost, realised=realised, unrealised=unrealised)
-
-
-def statistics(run: Run, curve: Curve, trades: Trades | None = None) -> dict[str, Any]:
-    """Return the run's statistics and counts, as raw numbers under stable snake_case keys.
-
-    Book mode: the per-bar curve is closed by the final state (after the last bar's fills) before
-    the Sharpe ratio and drawdowns are taken, as the seed's curve ends with that state. Realistic
-    modes: the curve already ends with the final state.
-
-    Beyond the book's figures: ``rejected`` and ``cancelled`` orders, ``working`` (still at the
-    broker at the end), ``slippage`` (its total cost), and with ``trades``: closed round ``trades``
-    and their ``win_rate`` (share with a positive net P&L; null with none).
-    """
-    capital = run.config.capital
-    if run.config.execution is Execution.BOOK:
-        last_total = float(curve.total[-1]) if curve.total.size else capital
-        closing_return = curve.final_equity / last_total - 1.0
-        returns = np.concatenate((curve.returns, [closing_return]))
-        last_curve = float(curve.equity_curve[-1]) if curve.equity_curve.size else 1.0
-        closed = np.concatenate((curve.equity_curve, [last_curve * (1.0 + closing_return)]))
-    else:
-        returns, closed = curve.returns, curve.equity_curve
-    _, max_drawdown, duration = drawdowns(closed)
-    by_type = collections.Counter(map(type, run.events))
-    counts = {name: by_type[cls] for name, cls in _COUNTED.items()}
-    slippage = 0.0
-    multipliers = run.context.multipliers
-    index = run.context.symbol_index
-    if run.config.slippage is not None or run.context.ticks is not None:  # else no fill has any slippage
-        for e in run.events:
-            if e.__class__ is FillEvent and e.slippage:  # type: ignore[union-attr,unused-ignore]
-                cost = e.slippage * e.quantity  # type: ignore[union-attr,unused-ignore]
-                slippage += cost if multipliers is None else cost * multipliers[index[e.symbol]]  # type: ignore[union-attr,unused-ignore]
-    sharpe = sharpe_ratio(returns, periods=run.config.periods)
-    extra: dict[str, Any] = {
-        "rejected": counts["OrderRejected"],
-        "cancelled": counts["OrderCancelled"],
-        "working": len(run.final.broker.pending),
-        "slippage": slippage,
-    }
-    if trades is not None:
-        net = trades.pnl - trades.commission
-        extra["trades"] = len(trades)
-        extra["win_rate"] = float(np.mean(net > 0)) if len(trades) else None
-    return {
-        "total_return": curve.final_equity / capital - 1.0,
-        "sharpe_ratio": None if math.isnan(sharpe) else sharpe,
-        "max_drawdown": max_drawdown,
-        "drawdown_duration": duration,
-        "final_equity": curve.final_equity,
-        "initial_capital": capital,
-        "commission": curve.final_commission,
-        "periods": run.config.periods,
-        "bars": run.n_bars,
-        "signals": counts["SignalEvent"],
-        "orders": counts["OrderEvent"],
-        "fills": counts["FillEvent"],
-        **extra,
-    }

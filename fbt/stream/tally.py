@@ -33,7 +33,7 @@ from fbt.core.events import Event, FillEvent, OrderRejected
 from fbt.core.units import NS_PER_SECOND, SECONDS_PER_DAY
 from fbt.results.accounting import Trades
 from fbt.results.curve import Curve, FillTable
-from fbt.results.stats import Frequency, detect_frequency, years_between
+from fbt.results.stats import Frequency, detect_frequency, stat_table, years_between
 
 __all__ = ["ExactSum", "Tally"]
 
@@ -326,33 +326,11 @@ class Tally:
         mean_r, std = _mean(returns.r, n), _std(returns.r, returns.r2, n)
         root = float(np.sqrt(periods))
         sharpe = math.nan if std == 0.0 or not math.isfinite(std) else float(root * mean_r / std)
-        counts = dict(self.counts)
         max_drawdown, duration = curve.figures()
         t = self.trades
-        stats: dict[str, Any] = {
-            "total_return": final_equity / self.capital - 1.0,
-            "sharpe_ratio": None if math.isnan(sharpe) else sharpe,
-            "max_drawdown": max_drawdown,
-            "drawdown_duration": duration,
-            "final_equity": final_equity,
-            "initial_capital": self.capital,
-            "commission": final_commission,
-            "periods": periods,
-            "bars": self.bars,
-            "signals": counts.get("SignalEvent", 0),
-            "orders": counts.get("OrderEvent", 0),
-            "fills": counts.get("FillEvent", 0),
-            "rejected": counts.get("OrderRejected", 0),
-            "cancelled": counts.get("OrderCancelled", 0),
-            "working": working,
-            "slippage": self.slippage,
-            "trades": t.n,
-            "win_rate": t.wins / t.n if t.n else None,
-        }
         mean_x = _mean(returns.x, n) if self.risk_free else mean_r
         if self.risk_free:
-            value = math.nan if std == 0.0 or not math.isfinite(std) else float(root * mean_x / std)
-            stats["sharpe_ratio"] = _plain(value)
+            sharpe = math.nan if std == 0.0 or not math.isfinite(std) else float(root * mean_x / std)
         years = years_between(equity.first_time, equity.last_time)
         growth = _cagr(equity, years)
         downside = math.sqrt(_mean(returns.down2, n)) if n else math.nan
@@ -363,28 +341,39 @@ class Tally:
         average = _mean(self.totals, self.bars)
         gains, losses = t.win_sum.value() if t.wins else 0.0, -(t.loss_sum.value() if t.losses else 0.0)
         factor = (math.inf if gains > 0 else math.nan) if losses == 0.0 else gains / losses
-        added: dict[str, Any] = {
-            "frequency": self.frequency().name,
-            "risk_free": float(self.risk_free),
-            "cagr": _plain(growth),
-            "annual_volatility": _plain(std * root if n else math.nan),
-            "sortino_ratio": _plain(sortino),
-            "calmar_ratio": _plain(calmar),
-            "max_drawdown_from_peak": _plain(equity.worst) if equity.n else 0.0,
-            "drawdown_duration_days": (equity.drawdown.span if equity.drawdown.any_under else 0)
+        return stat_table(
+            counts=dict(self.counts),
+            frequency=self.frequency().name,
+            total_return=final_equity / self.capital - 1.0,
+            sharpe_ratio=sharpe,
+            max_drawdown=max_drawdown,
+            drawdown_duration=duration,
+            final_equity=final_equity,
+            initial_capital=self.capital,
+            commission=final_commission,
+            periods=periods,
+            bars=self.bars,
+            working=working,
+            slippage=self.slippage,
+            trades=t.n,
+            win_rate=t.wins / t.n if t.n else None,
+            risk_free=float(self.risk_free),
+            cagr=growth,
+            annual_volatility=std * root if n else math.nan,
+            sortino_ratio=sortino,
+            calmar_ratio=calmar,
+            max_drawdown_from_peak=equity.worst if equity.n else 0.0,
+            drawdown_duration_days=(equity.drawdown.span if equity.drawdown.any_under else 0)
             / (SECONDS_PER_DAY * NS_PER_SECOND),
-            "exposure": self.exposed / self.bars if self.bars else 0.0,
-            "turnover": _plain(self.traded.value() / average if average > 0 else math.nan),
-            "average_win": _plain(_mean(t.win_sum, t.wins)),
-            "average_loss": _plain(_mean(t.loss_sum, t.losses)),
-            "profit_factor": _plain(factor),
-            "expectancy": _plain(_mean(t.net_sum, t.n)),
-            "best_trade": _plain(t.best),
-            "worst_trade": _plain(t.worst),
-        }
-        for key, value in added.items():
-            stats.setdefault(key, value)
-        return stats
+            exposure=self.exposed / self.bars if self.bars else 0.0,
+            turnover=self.traded.value() / average if average > 0 else math.nan,
+            average_win=_mean(t.win_sum, t.wins),
+            average_loss=_mean(t.loss_sum, t.losses),
+            profit_factor=factor,
+            expectancy=_mean(t.net_sum, t.n),
+            best_trade=t.best,
+            worst_trade=t.worst,
+        )
 
 
 def _cagr(equity: _Equity, years: float) -> float:
@@ -392,7 +381,3 @@ def _cagr(equity: _Equity, years: float) -> float:
         return math.nan
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         return float(np.power(equity.last / equity.first, 1.0 / years) - 1.0)
-
-
-def _plain(value: float) -> float | None:
-    return value if math.isfinite(value) else None

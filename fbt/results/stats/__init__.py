@@ -26,8 +26,6 @@ losing trade, ...) is NaN here and ``null`` in ``stats.json``.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,6 +49,7 @@ from fbt.results.stats.returns import (
     sortino_ratio,
     years_between,
 )
+from fbt.results.stats.table import STAT_KEYS, stat_table
 from fbt.results.stats.trade import (
     average_loss,
     average_win,
@@ -70,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "STAT_KEYS",
     "TRADING_DAYS",
     "TRADING_HOURS",
     "Frequency",
@@ -91,6 +91,7 @@ __all__ = [
     "run_statistics",
     "sharpe_ratio",
     "sortino_ratio",
+    "stat_table",
     "turnover",
     "win_rate",
     "worst_trade",
@@ -102,29 +103,28 @@ __all__ = [
 # A run's statistics
 
 
-def _plain(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def run_statistics(
     run: Run,
     curve: Curve,
     fills: FillTable,
-    base: Mapping[str, Any],
     *,
     trades: Trades | None = None,
     risk_free: float = 0.0,
 ) -> dict[str, Any]:
-    """Return ``base`` (the run's book statistics, unchanged) followed by the statistics of this module.
+    """Return an in-memory run's statistics (the dict of :func:`~fbt.results.stats.table.stat_table`).
 
-    The per-bar returns and the closed curve are those behind ``base``'s Sharpe ratio: in book
-    mode the curve is closed by the final state. With a non-zero ``risk_free`` the Sharpe ratio is
-    recomputed with it. Keys already in ``base`` (``trades``, ``win_rate``) are kept as they are.
-    Added: ``frequency``, ``risk_free``, ``cagr``, ``annual_volatility``, ``sortino_ratio``,
-    ``calmar_ratio``, ``max_drawdown_from_peak``, ``drawdown_duration_days``, ``exposure``,
-    ``turnover``, ``trades``, ``win_rate``, ``average_win``, ``average_loss``, ``profit_factor``,
+    The book's figures keep the book's definitions: in book mode the per-bar curve is closed by the
+    final state (after the last bar's fills) before the Sharpe ratio and drawdowns are taken, as the
+    seed's curve ends with that state; realistic modes' curves already end with it. With a non-zero
+    ``risk_free`` the Sharpe ratio is taken over the excess returns. Beyond the book's figures:
+    ``rejected`` and ``cancelled`` orders, ``working`` (still at the broker at the end),
+    ``slippage`` (its total cost), closed round ``trades`` and their ``win_rate`` (share with a
+    positive net P&L), then ``frequency``, ``risk_free``, ``cagr``, ``annual_volatility``,
+    ``sortino_ratio``, ``calmar_ratio``, ``max_drawdown_from_peak``, ``drawdown_duration_days``,
+    ``exposure``, ``turnover``, ``average_win``, ``average_loss``, ``profit_factor``,
     ``expectancy``, ``best_trade``, ``worst_trade`` (trade figures net of commission).
     """
+    from fbt.core.events import FillEvent
     from fbt.models.fill import Execution
     from fbt.results.accounting import account
 
@@ -134,42 +134,65 @@ def run_statistics(
     total = np.asarray(curve.total, dtype=np.float64)
     if config.execution is Execution.BOOK:
         last_total = float(total[-1]) if total.size else capital
-        returns = np.concatenate((curve.returns, [curve.final_equity / last_total - 1.0]))
+        closing_return = curve.final_equity / last_total - 1.0
+        returns = np.concatenate((curve.returns, [closing_return]))
+        last_curve = float(curve.equity_curve[-1]) if curve.equity_curve.size else 1.0
+        closed = np.concatenate((curve.equity_curve, [last_curve * (1.0 + closing_return)]))
         equity = np.concatenate(([capital], total, [curve.final_equity]))
         times = np.concatenate((ts[:1], ts, ts[-1:])) if ts.size else np.zeros(2, dtype=np.int64)
     else:
-        returns = np.asarray(curve.returns, dtype=np.float64)
+        returns, closed = np.asarray(curve.returns, dtype=np.float64), curve.equity_curve
         equity = np.concatenate(([capital], total))
         times = np.concatenate((ts[:1], ts)) if ts.size else np.zeros(1, dtype=np.int64)
+    _, max_drawdown, duration = drawdowns(closed)
+    counts: dict[str, int] = {}
+    for e in run.events:
+        name = e.__class__.__name__
+        counts[name] = counts.get(name, 0) + 1
+    slippage = 0.0
+    multipliers = run.context.multipliers
+    index = run.context.symbol_index
+    if config.slippage is not None or run.context.ticks is not None:  # else no fill has any slippage
+        for e in run.events:
+            if e.__class__ is FillEvent and e.slippage:  # type: ignore[union-attr,unused-ignore]
+                cost = e.slippage * e.quantity  # type: ignore[union-attr,unused-ignore]
+                slippage += cost if multipliers is None else cost * multipliers[index[e.symbol]]  # type: ignore[union-attr,unused-ignore]
     years = years_between(int(times[0]), int(times[-1]))
     if trades is None:
         _, trades = account(bar=fills.bar, symbol=fills.symbol, sign=fills.sign, quantity=fills.quantity,
                             price=fills.price, commission=fills.commission, n_symbols=len(data.symbols))
     net = trades.pnl - trades.commission
-    stats = dict(base)
-    if risk_free:
-        stats["sharpe_ratio"] = _plain(sharpe_ratio(returns, periods=periods, risk_free=risk_free))
     fraction = drawdown_fraction(equity)
-    added: dict[str, Any] = {
-        "frequency": detect_frequency(ts).name,
-        "risk_free": float(risk_free),
-        "cagr": _plain(cagr(equity, years=years)),
-        "annual_volatility": _plain(annualised_volatility(returns, periods=periods)),
-        "sortino_ratio": _plain(sortino_ratio(returns, periods=periods, risk_free=risk_free)),
-        "calmar_ratio": _plain(calmar_ratio(equity, years=years, fraction=fraction)),
-        "max_drawdown_from_peak": _plain(float(np.nanmax(fraction))) if fraction.size else 0.0,
-        "drawdown_duration_days": drawdown_duration_time(equity, times) / (SECONDS_PER_DAY * NS_PER_SECOND),
-        "exposure": exposure(curve.positions),
-        "turnover": _plain(turnover(fills.quantity * fills.price, total)),
-        "trades": len(trades),
-        "win_rate": _plain(win_rate(net)),
-        "average_win": _plain(average_win(net)),
-        "average_loss": _plain(average_loss(net)),
-        "profit_factor": _plain(profit_factor(net)),
-        "expectancy": _plain(expectancy(net)),
-        "best_trade": _plain(best_trade(net)),
-        "worst_trade": _plain(worst_trade(net)),
-    }
-    for key, value in added.items():
-        stats.setdefault(key, value)
-    return stats
+    return stat_table(
+        counts=counts,
+        frequency=detect_frequency(ts).name,
+        total_return=curve.final_equity / capital - 1.0,
+        sharpe_ratio=sharpe_ratio(returns, periods=periods, risk_free=risk_free) if risk_free
+        else sharpe_ratio(returns, periods=periods),
+        max_drawdown=max_drawdown,
+        drawdown_duration=duration,
+        final_equity=curve.final_equity,
+        initial_capital=capital,
+        commission=curve.final_commission,
+        periods=periods,
+        bars=run.n_bars,
+        working=len(run.final.broker.pending),
+        slippage=slippage,
+        trades=len(trades),
+        win_rate=float(np.mean(net > 0)) if len(trades) else None,
+        risk_free=float(risk_free),
+        cagr=cagr(equity, years=years),
+        annual_volatility=annualised_volatility(returns, periods=periods),
+        sortino_ratio=sortino_ratio(returns, periods=periods, risk_free=risk_free),
+        calmar_ratio=calmar_ratio(equity, years=years, fraction=fraction),
+        max_drawdown_from_peak=float(np.nanmax(fraction)) if fraction.size else 0.0,
+        drawdown_duration_days=drawdown_duration_time(equity, times) / (SECONDS_PER_DAY * NS_PER_SECOND),
+        exposure=exposure(curve.positions),
+        turnover=turnover(fills.quantity * fills.price, total),
+        average_win=average_win(net),
+        average_loss=average_loss(net),
+        profit_factor=profit_factor(net),
+        expectancy=expectancy(net),
+        best_trade=best_trade(net),
+        worst_trade=worst_trade(net),
+    )
