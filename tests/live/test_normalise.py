@@ -64,8 +64,8 @@ def com(exec_id: str, commission: float = 1.0) -> CommissionReport:
 
 def status(state: OrderState, filled: float, ref: str = REF, time: int = 2, quantity: float = 100,
            reason: str = "", error_code: int = 0, broker_order_id: int = 7) -> OrderStatus:
-    return OrderStatus(order_ref=ref, broker_order_id=broker_order_id, state=state, filled=filled, remaining=quantity - filled,
-                       time=time, reason=reason, error_code=error_code)
+    return OrderStatus(order_ref=ref, broker_order_id=broker_order_id, state=state, filled=filled,
+                       remaining=quantity - filled, time=time, reason=reason, error_code=error_code)
 
 
 def run(messages: Sequence[BrokerMessage], *intents: OrderIntent) -> tuple[NormaliserState, tuple[Output, ...]]:
@@ -111,7 +111,7 @@ def test_partial_fills_joined_to_their_commissions() -> None:
 
 def test_repeated_messages_change_nothing() -> None:
     script: list[BrokerMessage] = [ex("e1.01", 40), com("e1.01"), status(OrderState.SUBMITTED, 40)]
-    state, events = run(script)
+    state, _ = run(script)
     again, more = normalise_all(state, script)
     assert more == () and again == state
 
@@ -126,7 +126,7 @@ def test_correction_after_the_fill_replaces_it() -> None:
 
 
 def test_correction_before_the_fill_leaves_only_the_corrected_one() -> None:
-    state, events = run([ex("e1.01", 40, 10.0), ex("e1.02", 40, 10.2), com("e1.01"), com("e1.02", 2.0)])
+    _, events = run([ex("e1.01", 40, 10.0), ex("e1.02", 40, 10.2), com("e1.01"), com("e1.02", 2.0)])
     fills = of(FillEvent, events)
     assert len(fills) == 1 and fills[0].price == 10.2 and fills[0].commission == 2.0
     assert not of(FillCorrected, events)
@@ -155,8 +155,8 @@ def test_a_correction_may_not_overfill_either() -> None:
 
 
 def test_cancelled_after_a_partial_fill() -> None:
-    state, events = run([status(OrderState.SUBMITTED, 0), ex("e1.01", 40), com("e1.01"),
-                         status(OrderState.CANCELLED, 40, time=8)])
+    _, events = run([status(OrderState.SUBMITTED, 0), ex("e1.01", 40), com("e1.01"),
+                     status(OrderState.CANCELLED, 40, time=8)])
     (cancel,) = of(OrderCancelled, events)
     assert (cancel.quantity, cancel.reason, cancel.timestamp, cancel.order_id) == (60, CancelReason.REQUESTED, 8, 1)
 
