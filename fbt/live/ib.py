@@ -291,6 +291,7 @@ class IBAdapter:
         self._ib: ib_async.IB | None = None
         self._queue: asyncio.Queue[BrokerMessage | None] = asyncio.Queue()
         self._closed = False
+        self._connecting = False
         self._local = 0  # > 0 while ib_async runs a call that emits statuses it makes up
         self._next_id = 0  # every order id handed out is >= this; it only grows
         self._sent_ids: list[int] = []
@@ -527,14 +528,16 @@ class IBAdapter:
                     IBError(f"{where}: client id {self.client_id} is already in use (IB code 326); use another one")
                 )
 
-        def on_api_error(text: str) -> None:
+        def on_closed(text: str) -> None:
             if not refused.done():
-                refused.set_result(IBError(f"{where} closed the connection during the handshake: {text}"))
+                said = f": {text}" if text else ""
+                refused.set_result(IBError(f"{where} closed the connection during the handshake{said}"))
 
         fetch = StartupFetch.POSITIONS | StartupFetch.ORDERS_OPEN | StartupFetch.ORDERS_COMPLETE
         fetch |= StartupFetch.EXECUTIONS
         ib.errorEvent += on_error
-        ib.client.apiError += on_api_error
+        ib.client.conn.disconnected += on_closed
+        self._connecting = True
         attempt = asyncio.ensure_future(
             ib.connectAsync(
                 self.host, self.port, self.client_id, timeout=self.timeout, account=self.account, fetchFields=fetch
@@ -550,8 +553,9 @@ class IBAdapter:
                 await asyncio.gather(attempt, return_exceptions=True)
                 raise refused.result()
         finally:
+            self._connecting = False
             ib.errorEvent -= on_error
-            ib.client.apiError -= on_api_error
+            ib.client.conn.disconnected -= on_closed
             if not refused.done():
                 refused.cancel()
         ib.client.updateReqId(self._next_id)  # type: ignore[no-untyped-call]
@@ -669,6 +673,8 @@ class IBAdapter:
         self._put(status)
 
     def _on_error(self, req_id: int, code: int, text: str, contract: object) -> None:
+        if code == CLIENT_ID_IN_USE and self._connecting:
+            return  # the attempt fails with an IBError saying so
         state = CONNECTION_CODES.get(code)
         if state is not None:
             self._put(Connection(state=state, time=self._clock(), detail=f"IB {code}: {text}"))
