@@ -15,7 +15,8 @@ import pytest
 
 import fbt
 from fbt.cli.app import main
-from fbt.research.sweep import CACHE_FILE, Progress
+from fbt.io.progress import Progress
+from fbt.research.sweep import CACHE_FILE, sweep_progress
 from fbt.sample.data import sample_dir
 from fbt.sample.strategies import moving_average_crossover
 from tests.sweep import factories
@@ -106,14 +107,17 @@ def test_walk_forward_writes_its_tables(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_progress_bar_shows_runs_rate_and_time_left() -> None:
     stream = io.StringIO()
-    bar = Progress(10, enabled=True, stream=stream)
-    bar.update(4, force=True)
-    bar.close(10)
-    text = stream.getvalue()
-    assert "4/10 runs" in text and "runs/s" in text and "left" in text and text.endswith("\n")
-    quiet = io.StringIO()
-    Progress(10, enabled=False, stream=quiet).close(10)
-    assert quiet.getvalue() == ""
+    seconds = iter([0.0, 0.0, 2.0, 2.05, 5.0])
+    bar = Progress("fbt sweep", stream=stream, unit="runs", left=True, clock=lambda: next(seconds))
+    bar(2, 10)  # two runs reused from the cache: the rate counts only the runs computed here
+    bar(6, 10)
+    bar(7, 10)  # within a tenth of a second of the last line: not redrawn
+    bar(10, 10)
+    lines = stream.getvalue().split("\r\033[K")
+    assert "6/10 runs  2.0 runs/s  2.0 s  0:02 left" in lines[2]
+    assert not any("7/10" in line for line in lines)
+    assert "10/10 runs" in lines[-1] and "left" not in lines[-1] and stream.getvalue().endswith("\n")
+    assert sweep_progress(False, 10) is None and sweep_progress(True, 0) is None
 
 
 def test_a_killed_sweep_resumes_and_computes_only_the_missing_rows(tmp_path: Path) -> None:

@@ -37,8 +37,9 @@ from fbt.research.sweep.core import run_config as run_config
 from fbt.research.sweep.core import stat_names as stat_names
 from fbt.research.sweep.core import sweep
 from fbt.research.sweep.core import text_of as text_of
-from fbt.research.sweep.executor import Progress as Progress
+from fbt.research.sweep.executor import EngineReport as EngineReport
 from fbt.research.sweep.executor import execute as execute
+from fbt.research.sweep.executor import sweep_progress as sweep_progress
 from fbt.research.sweep.space import Constraint as Constraint
 from fbt.research.sweep.space import Factory as Factory
 from fbt.research.sweep.space import Grid, constraint, grid, grid_points, grid_random

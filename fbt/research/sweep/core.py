@@ -17,7 +17,7 @@ from fbt.core.errors import ConfigError
 from fbt.core.market import BarData
 from fbt.kernel.config import Config
 from fbt.research.sweep.cache import RESULT_FILE, StrategyRef, _Cache, check_params, run_key, strategy_ref
-from fbt.research.sweep.executor import Progress, _open_pool, _Pool, execute
+from fbt.research.sweep.executor import _open_pool, _Pool, execute, sweep_progress
 from fbt.research.sweep.space import Constraint, Factory, GridLike, Value, _as_grid
 from fbt.research.sweep.worker import _DATA, _FACTORIES, _LAST_SLICE, Job, Outcome, RunConfig, _describe
 
@@ -194,13 +194,14 @@ def sweep(
         jobs = _unique(Job(k, tuple(p.items()), 0, len(data)) for k, p in zip(keys, points, strict=True))
         wanted = {j.key for j in jobs}
         reused = {k: s for k, s in cache.load().items() if k in wanted}
-        bar = Progress(len(jobs), enabled=progress)
+        bar = sweep_progress(progress, len(jobs))
         try:
             outcomes, tally = execute(jobs, data, fingerprint, ref, shared, pool(len(jobs) - len(reused)),
                                       chunk_size=chunk_size, cache=cache, progress=bar, reused=reused,
                                       params_of=dict(zip(keys, points, strict=True)))
         finally:
-            bar.close(len(jobs))
+            if bar is not None:
+                bar.close()
     rows = [(p, outcomes[k]) for p, k in zip(points, keys, strict=True)]
     frame = _frame(g.names, rows)
     frame.attrs.update(attrs.asdict(tally))

@@ -10,12 +10,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, Any
+from typing import Any
 
 import attrs
 
 from fbt.core.errors import ConfigError, FbtError
 from fbt.core.market import BarData
+from fbt.io.progress import Progress, ProgressCallback
 from fbt.research.sweep.cache import StrategyRef, _Cache
 from fbt.research.sweep.space import Value
 from fbt.research.sweep.worker import Job, Outcome, RunConfig, _Chunk, _describe, _install, _run_chunk, _worker_start
@@ -164,40 +165,9 @@ def _open_pool(executor: cf.Executor | str | None, workers: int | None, data: Ba
 # Progress
 
 
-class Progress:
-    """A one-line progress bar on a stream: runs done, runs per second, time left."""
-
-    def __init__(self, total: int, *, enabled: bool, stream: IO[str] | None = None) -> None:
-        self.total, self.enabled = total, enabled and total > 0
-        self.stream = stream if stream is not None else sys.stderr
-        self.started = time.monotonic()
-        self.shown = 0.0
-        self.base: int | None = None  # runs already done (reused) when the bar started
-
-    def update(self, done: int, *, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        if self.base is None:
-            self.base = done
-        now = time.monotonic()
-        if not force and now - self.shown < 0.1:
-            return
-        self.shown = now
-        elapsed = max(now - self.started, 1e-9)
-        rate = (done - self.base) / elapsed
-        left = (self.total - done) / rate if rate > 0 else math.inf
-        width = 24
-        filled = int(width * done / self.total)
-        eta = "--:--" if not math.isfinite(left) else f"{int(left) // 60}:{int(left) % 60:02d}"
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} runs  "
-                          f"{rate:,.1f} runs/s  {eta} left ")
-        self.stream.flush()
-
-    def close(self, done: int) -> None:
-        if self.enabled:
-            self.update(done, force=True)
-            self.stream.write("\n")
-            self.stream.flush()
+def sweep_progress(enabled: bool, total: int) -> Progress | None:
+    """The progress line of a sweep on standard error: runs done, runs per second, time left."""
+    return Progress("fbt sweep", stream=sys.stderr, unit="runs", left=True) if enabled and total > 0 else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +175,7 @@ class Progress:
 
 
 @attrs.frozen
-class Tally:
+class EngineReport:
     """What an engine call did: runs computed, reused from the cache, failed; data sends; seconds."""
 
     computed: int
@@ -231,9 +201,9 @@ def execute(
     chunk_size: int | None,
     cache: _Cache,
     params_of: Mapping[str, Mapping[str, Value]],
-    progress: Progress,
+    progress: ProgressCallback | None,
     reused: Mapping[str, dict[str, Any]],
-) -> tuple[dict[str, Outcome], Tally]:
+) -> tuple[dict[str, Outcome], EngineReport]:
     """Run the jobs not already in ``reused`` on ``pool``; append each outcome to the cache as it lands."""
     started = time.monotonic()
     outcomes: dict[str, Outcome] = {k: Outcome(k, dict(s)) for k, s in reused.items()}
@@ -256,11 +226,13 @@ def execute(
                 cache.append(row, params_of[row.key], windows.get(row.key))
             done += 1
         cache.flush()
-        progress.update(done)
+        if progress is not None:
+            progress(done, len(jobs))
 
     jobs_by_key = {j.key: j for j in todo}
     windows = {j.key: (j.start, j.stop) for j in todo if (j.start, j.stop) != (0, len(data))}
-    progress.update(done, force=True)
+    if progress is not None:
+        progress(done, len(jobs))
     if pool.executor is None:
         _install(fingerprint, data)
         for part in _chunks(todo, chunk_size):
@@ -292,15 +264,17 @@ def execute(
                         pending.append(attrs.evolve(chunk, data=data))
                         continue
                     record(result)
-                progress.update(done)
+                if progress is not None:
+                    progress(done, len(jobs))
         except BaseException:
             for future in flying:
                 future.cancel()
             raise
-    progress.update(done, force=True)
-    tally = Tally(computed=len(todo), reused=len(jobs) - len(todo), failed=failed, data_sends=sends,
+    if progress is not None:
+        progress(done, len(jobs))
+    report = EngineReport(computed=len(todo), reused=len(jobs) - len(todo), failed=failed, data_sends=sends,
                   seconds=time.monotonic() - started, executor=pool.label)
-    return outcomes, tally
+    return outcomes, report
 
 
 def _submit(pool: _Pool, chunk: _Chunk, strategy: StrategyRef) -> cf.Future[tuple[Outcome, ...] | None]:

@@ -38,7 +38,6 @@ from fbt.research.sweep import (
     GridLike,
     Job,
     Outcome,
-    Progress,
     Value,
     _as_grid,
     _unique,
@@ -48,6 +47,7 @@ from fbt.research.sweep import (
     run_config,
     run_key,
     stat_names,
+    sweep_progress,
 )
 from fbt.research.walkforward.result import WalkForward, _assemble
 from fbt.research.walkforward.window import Window, windows
@@ -147,13 +147,14 @@ def walk_forward(
         params_of = {keys[w.index, k]: p for w in spans for k, p in enumerate(points)}
         wanted = set(params_of)
         reused = {key: s for key, s in cache.load().items() if key in wanted}
-        bar = Progress(len(jobs), enabled=progress)
+        bar = sweep_progress(progress, len(jobs))
         try:
             outcomes, _ = execute(jobs, data, fingerprint, ref, shared, pool(len(jobs) - len(reused)),
                                   chunk_size=chunk_size, cache=cache, params_of=params_of, progress=bar,
                                   reused=reused)
         finally:
-            bar.close(len(jobs))
+            if bar is not None:
+                bar.close()
         per_window = [[(p, outcomes[keys[w.index, k]]) for k, p in enumerate(points)] for w in spans]
         _check_metric(metric, [o for rows in per_window for _, o in rows])
         chosen = [_best(rows, metric, lower) for rows in per_window]
@@ -163,12 +164,13 @@ def walk_forward(
             for w, c in zip(spans, chosen, strict=True) if c is not None
         ]
         oos_params = {j.key: dict(j.params) for j in oos_jobs}
-        bar = Progress(len(oos_jobs), enabled=progress)
+        bar = sweep_progress(progress, len(oos_jobs))
         try:
             oos, _ = execute(oos_jobs, data, fingerprint, ref, shared, pool(len(oos_jobs)), chunk_size=1,
                              cache=cache, params_of=oos_params, progress=bar, reused={})
         finally:
-            bar.close(len(oos_jobs))
+            if bar is not None:
+                bar.close()
     oos_outcomes: list[Outcome | None] = []
     it = iter(oos_jobs)
     for c in chosen:
