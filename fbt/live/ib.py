@@ -693,3 +693,10 @@ class IBAdapter:
 
     def _on_disconnected(self) -> None:
         self._put(Connection(state=ConnectionState.DISCONNECTED, time=self._clock(), detail=self._where()))
+
+
+if TYPE_CHECKING:
+    from fbt.live.adapter import BrokerAdapter
+
+    def _is_a_broker_adapter(adapter: IBAdapter) -> BrokerAdapter:
+        return adapter  # mypy checks that IBAdapter implements the protocol
