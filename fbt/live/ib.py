@@ -30,7 +30,8 @@ the session's next valid id and keeps the highest it has used, so across a recon
 announces a new next valid id) an id is never handed out twice, even by a TWS that restarted its
 count.
 
-Faults: :meth:`IBAdapter.connect` raises one-line :class:`IBError` for nothing listening on the
+While IB reports its link lost (code 1100, until 1101 or 1102) :meth:`IBAdapter.submit` refuses
+to send. Faults: :meth:`IBAdapter.connect` raises one-line :class:`IBError` for nothing listening on the
 port, a client id in use (IB code 326), a peer that hangs up during the handshake and a handshake
 that does not finish in ``timeout`` seconds. :meth:`IBAdapter.reconnect` retries with the same
 client id on a capped exponential schedule (:func:`fbt.live.backoff.backoff_delays`) through an
@@ -292,6 +293,7 @@ class IBAdapter:
         self._queue: asyncio.Queue[BrokerMessage | None] = asyncio.Queue()
         self._closed = False
         self._connecting = False
+        self._lost = False  # between IB's 1100 (link lost) and its 1101/1102 (restored)
         self._local = 0  # > 0 while ib_async runs a call that emits statuses it makes up
         self._next_id = 0  # every order id handed out is >= this; it only grows
         self._sent_ids: list[int] = []
@@ -380,6 +382,8 @@ class IBAdapter:
         never sent twice.
         """
         ib = self._session("submit")
+        if self._lost:
+            raise IBError(f"submit: IB reports its link to TWS at {self._where()} lost (code 1100); sending nothing")
         if intent.order_ref in self._orders:
             raise IBError(f"submit: order {intent.order_ref} was already sent to {self._where()}")
         contract = ib_contract(self.contract_of(intent.symbol))
@@ -518,6 +522,7 @@ class IBAdapter:
         if self._ib is None:
             self._ib = self._make_ib()
         ib = self._ib
+        self._lost = False  # a new session; its own 1100 may come while it synchronises
         loop = asyncio.get_running_loop()
         refused: asyncio.Future[IBError] = loop.create_future()
         where = self._where()
@@ -677,6 +682,7 @@ class IBAdapter:
             return  # the attempt fails with an IBError saying so
         state = CONNECTION_CODES.get(code)
         if state is not None:
+            self._lost = state is ConnectionState.LOST
             self._put(Connection(state=state, time=self._clock(), detail=f"IB {code}: {text}"))
             return
         error = VenueError(

@@ -378,7 +378,26 @@ def test_connectivity_notices_are_connection_messages() -> None:
             assert got[-1] == FARM_OK
             assert got[0] == Connection(state=ConnectionState.LOST, time=NOW,
                                         detail="IB 1100: Connectivity between IB and Trader Workstation has been lost.")
+            await ib.submit(intent())  # 1102 ended the 1100: orders go out again
+            assert len(ib.order_ids) == 1
             await asyncio.sleep(0.05)  # ib_async asks for the account summary after 1102; the fake answers
+            await ib.close()
+
+    run(main())
+
+
+def test_nothing_is_sent_while_ib_reports_its_link_lost() -> None:
+    def on_connect(index: int) -> list[Step]:
+        return [Error(-1, 1100, "Connectivity between IB and Trader Workstation has been lost."), SENTINEL]
+
+    async def main() -> None:
+        async with FakeTWS(on_connect=on_connect) as tws:
+            ib = adapter(tws)
+            await ib.connect()
+            await until(ib.messages(), FARM_OK)
+            with pytest.raises(IBError, match=r"link to TWS .* lost \(code 1100\); sending nothing"):
+                await ib.submit(intent())
+            assert ib.order_ids == ()
             await ib.close()
 
     run(main())
