@@ -32,6 +32,7 @@ from fbt.research.sweep.cache import RESULT_FILE as RESULT_FILE
 from fbt.research.sweep.cache import check_params as check_params
 from fbt.research.sweep.cache import run_key as run_key
 from fbt.research.sweep.core import _unique as _unique
+from fbt.research.sweep.core import checked_points as checked_points
 from fbt.research.sweep.core import engine as engine
 from fbt.research.sweep.core import run_config as run_config
 from fbt.research.sweep.core import stat_names as stat_names

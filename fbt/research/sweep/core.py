@@ -18,7 +18,7 @@ from fbt.core.market import BarData
 from fbt.kernel.config import Config
 from fbt.research.sweep.cache import RESULT_FILE, StrategyRef, _Cache, check_params, run_key, strategy_ref
 from fbt.research.sweep.executor import _open_pool, _Pool, execute, sweep_progress
-from fbt.research.sweep.space import Constraint, Factory, GridLike, Value, _as_grid
+from fbt.research.sweep.space import Constraint, Factory, Grid, GridLike, Value, _as_grid
 from fbt.research.sweep.worker import _DATA, _FACTORIES, _LAST_SLICE, Job, Outcome, RunConfig, _describe
 
 # --------------------------------------------------------------------------------------------------
@@ -59,6 +59,19 @@ def run_config(config: Config | None, data: BarData | None, overrides: Mapping[s
     return RunConfig(capital=full.capital, quantity=given.get("quantity", base.quantity), commission=full.commission,
                      periods=full.periods if isinstance(periods, str) else periods,
                      options=tuple(sorted(options.items())))
+
+
+def checked_points(g: Grid, ref: StrategyRef, where: Constraint | None) -> tuple[Grid, list[dict[str, Value]]]:
+    """Check the grid's names against the factory, filter it by ``where`` (refusing a filter that keeps
+    nothing) and return the grid kept and its parameter sets in order."""
+    check_params(ref.factory, g.names)
+    if where is not None:
+        kept = g.where(where)
+        if not len(kept):
+            raise ConfigError(f"where: {where if isinstance(where, str) else 'the constraint'!r} filters out "
+                              f"all {len(g)} parameter sets")
+        g = kept
+    return g, list(g)
 
 
 def _unique(jobs: Iterable[Job]) -> list[Job]:
@@ -182,14 +195,7 @@ def sweep(
     shared = run_config(config, data, overrides)
     with engine(strategy, data, executor=executor, workers=workers, out=out,
                 connect_timeout=connect_timeout) as (ref, fingerprint, cache, pool):
-        check_params(ref.factory, g.names)
-        if where is not None:
-            kept = g.where(where)
-            if not len(kept):
-                raise ConfigError(f"where: {where if isinstance(where, str) else 'the constraint'!r} filters out "
-                                  f"all {len(g)} parameter sets")
-            g = kept
-        points = list(g)
+        g, points = checked_points(g, ref, where)
         keys = [run_key(fingerprint, ref.name, p, shared) for p in points]
         jobs = _unique(Job(k, tuple(p.items()), 0, len(data)) for k, p in zip(keys, points, strict=True))
         wanted = {j.key for j in jobs}

@@ -41,7 +41,7 @@ from fbt.research.sweep import (
     Value,
     _as_grid,
     _unique,
-    check_params,
+    checked_points,
     engine,
     execute,
     run_config,
@@ -132,14 +132,7 @@ def walk_forward(
     shared = run_config(config, data, overrides)
     with engine(strategy, data, executor=executor, workers=workers, out=out,
                 connect_timeout=connect_timeout) as (ref, fingerprint, cache, pool):
-        check_params(ref.factory, g.names)
-        if where is not None:
-            kept = g.where(where)
-            if not len(kept):
-                raise ConfigError(f"where: {where if isinstance(where, str) else 'the constraint'!r} filters out "
-                                  f"all {len(g)} parameter sets")
-            g = kept
-        points = list(g)
+        g, points = checked_points(g, ref, where)
         keys = {(w.index, k): run_key(fingerprint, ref.name, p, shared, w.in_sample)
                 for w in spans for k, p in enumerate(points)}
         jobs = _unique(Job(keys[w.index, k], tuple(p.items()), *w.in_sample) for w in spans
