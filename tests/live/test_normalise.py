@@ -413,3 +413,8 @@ def test_laws_over_random_scripts(data: st.DataObject) -> None:
     replay += [m for m in script.messages if isinstance(m, OrderStatus)]
     after, more = normalise_all(state, replay)
     assert more == () and after.fills() == state.fills()
+
+
+def test_the_first_commission_report_of_an_execution_counts() -> None:
+    _, events = run([com("e1.01", 1.0), com("e1.01", 2.0), ex("e1.01", 40)])
+    assert [f.commission for f in of(FillEvent, events)] == [1.0]  # type: ignore[attr-defined]
