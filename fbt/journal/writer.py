@@ -39,6 +39,7 @@ class JournalWriter:
                  compress: bool | None = None, resume: Journal | None = None) -> None:
         self.path = Path(path)
         if resume is not None:
+            self._sync = sync
             self._resume(resume)
             return
         self._sync = sync
@@ -60,7 +61,6 @@ class JournalWriter:
     def _resume(self, journal: Journal) -> None:
         """Reopen a plain journal read tolerantly and append after its last whole line (the trailer,
         a torn line and anything after them cut off); the hashes and counts go on from its lines."""
-        self._sync = True
         self._raw = None
         self._file = open(self.path, "r+", encoding="utf-8", newline="")  # noqa: SIM115
         self._file.seek(journal.size)
@@ -160,6 +160,10 @@ class JournalWriter:
         self._shut()
         self.events_fingerprint = digest
         return digest
+
+    def abandon(self) -> None:
+        """Close the file without a trailer (a session that stops on an error: readers see it unfinished)."""
+        self._shut()
 
     def _shut(self) -> None:
         if self._file is not None:

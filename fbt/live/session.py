@@ -83,6 +83,14 @@ __all__ = ["BarStepped", "Halted", "LiveError", "run_live", "run_live_async", "s
 #: Hidden fault injection for the crash tests: ``N`` kills the process just before its N-th journal
 #: write, ``N+`` just after it (SIGKILL, no clean-up).
 KILL_ENV = "FBT_LIVE_KILL_AT"
+#: ``1`` writes the journal and the sim venue's record without fsync: a killed process loses nothing
+#: (the operating system keeps what was written), a machine that loses power may; for tests only.
+NO_FSYNC_ENV = "FBT_LIVE_NO_FSYNC"
+
+
+def durable() -> bool:
+    """Whether journal lines are fsynced (always, unless the tests' :data:`NO_FSYNC_ENV` is set)."""
+    return os.environ.get(NO_FSYNC_ENV, "") != "1"
 
 
 class LiveError(FbtError):
@@ -192,9 +200,9 @@ class _Session:
                     f"{', '.join(theirs.strategy_labels())} on {', '.join(theirs.symbols)}, input fingerprint "
                     f"{str(theirs.input_fingerprint)[:12]}); this one is {', '.join(header.strategy_labels())} on "
                     f"{', '.join(self.symbols)} ({self.fingerprint[:12]}): give another --journal")
-            self.writer = JournalWriter(self.path, header, resume=journal)
+            self.writer = JournalWriter(self.path, header, resume=journal, sync=durable())
         else:
-            self.writer = JournalWriter(self.path, header, sync=True)
+            self.writer = JournalWriter(self.path, header, sync=durable())
         self.cursor = _Cursor(journal)
         self._reconciled = journal is None or not (journal.markets or journal.notes)
 
@@ -418,7 +426,7 @@ class _Session:
             self.writer.close()
         finally:
             if self.writer is not None:
-                self.writer._shut()
+                self.writer.abandon()
             await self.adapter.close()
         return self.result()
 

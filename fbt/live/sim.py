@@ -167,7 +167,8 @@ class SimAdapter:
                           "start": encode_record(self._start), "worked": self._worked}}
         self._file.write(canonical_json(line) + "\n")
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if os.environ.get("FBT_LIVE_NO_FSYNC", "") != "1":  # see fbt.live.session.NO_FSYNC_ENV
+            os.fsync(self._file.fileno())
         for m in messages:
             self._remember(m)
         self._queue.extend(messages)
