@@ -85,6 +85,17 @@ def test_a_callable_loaded_by_file_path_works_in_processes(serial: pd.DataFrame,
     assert frame.drop(columns=["error"]).equals(serial.drop(columns=["error"]))
 
 
+def test_a_dotted_spec_and_a_packaged_callable_work_in_spawned_workers(serial: pd.DataFrame,
+                                                                       data: fbt.BarData) -> None:
+    # the test helpers are a package: spawned workers import tests.sweep.factories by its dotted name
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        by_name = fbt.sweep("tests.sweep.factories:crossover", GRID, data, executor=pool, chunk_size=4)
+        by_callable = fbt.sweep(factories.crossover, GRID, data, executor=pool, chunk_size=4)
+    same(by_name, serial)
+    same(by_callable, serial)
+
+
 def test_dask_local_cluster_gives_identical_rows(serial: pd.DataFrame, data: fbt.BarData) -> None:
     distributed = pytest.importorskip("distributed", reason="dask[distributed] missing: pip install 'fbt[dask]'")
     # the scheduler's HTTP server on a free port: with None it takes 8787 and warns (an error here) when taken
