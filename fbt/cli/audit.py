@@ -12,8 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fbt.cli.options import Parents, whole
-from fbt.cli.run import load_data
+from fbt.cli.options import Parents, load_data, whole
 from fbt.core.errors import ConfigError
 
 if TYPE_CHECKING:

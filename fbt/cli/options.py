@@ -3,7 +3,8 @@
 :func:`parents` builds one :class:`Parents`: an ``argparse`` parser without ``-h`` for each family
 of options (the strategy and its ``--param``, the data, the date range, ``--capital``,
 ``--periods``, ``--out``, ``--quiet``, the execution/cost/sizing/risk models, the executor of a
-sweep). A command takes the families it needs with ``add_parser(..., parents=[parents.data, ...])``.
+sweep). A command takes the families it needs with ``add_parser(..., parents=[parents.data,
+...])``; :func:`load_data` loads what the data family's options name.
 
 Every value is converted where argparse reads it, by a ``type=`` converter: a bad one is a
 :class:`~fbt.core.errors.ConfigError` naming the option and what was expected (``--capital:
@@ -18,7 +19,7 @@ lists (execution modes, model names) are spelled here for that reason; a test ho
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fbt.core.errors import ConfigError
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     #: what a command module's ``register`` receives: the ``fbt`` parser's subcommands
+    from fbt.core.market import BarData
+
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "SIZING_NAMES",
     "SLIPPAGE_NAMES",
     "Parents",
+    "load_data",
     "model_overrides",
     "parents",
     "parse_group",
@@ -213,6 +217,27 @@ def _model(option: str, parser: str) -> Callable[[str], Any]:
         return getattr(registry, parser)(text, what=option)
 
     return _named("model", convert)
+
+
+def load_data(items: Sequence[str], symbols: str | None, *, start: Any = None, end: Any = None) -> BarData:
+    """Load ``--data DIR`` (with ``--symbols``), repeated ``--data SYMBOL=FILE``, or ``--data URL`` (SQL)."""
+    from fbt.io.loaders import load, load_dir
+    from fbt.io.sources import symbol_files
+
+    if not items:
+        raise ConfigError("--data: expected a directory or SYMBOL=FILE")
+    if any("://" in item for item in items):  # a securities master in SQL (fbt.io.sql)
+        if len(items) > 1:
+            raise ConfigError("--data: give one database URL (pick symbols with --symbols)")
+        from fbt.io.sql import load_sql
+
+        return load_sql(items[0], symbol_list(symbols), start=start, end=end)
+    sources = symbol_files(items, symbols)
+    if sources is not None:
+        return load(sources, start=start, end=end)
+    if len(items) > 1:
+        raise ConfigError("--data: give one directory, or repeat --data as SYMBOL=FILE")
+    return load_dir(items[0], symbol_list(symbols), start=start, end=end)
 
 
 def symbol_list(text: str | None) -> list[str] | None:

@@ -10,11 +10,10 @@ result.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fbt.cli.options import Parents, model_overrides, parse_risk_free, symbol_list, whole
+from fbt.cli.options import Parents, load_data, model_overrides, parse_risk_free, symbol_list, whole
 from fbt.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from fbt.core.market import BarData
     from fbt.core.strategy import Strategy
 
-__all__ = ["fingerprint_lines", "load_data", "register"]
+__all__ = ["fingerprint_lines", "register"]
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
@@ -45,27 +44,6 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     d = subparsers.add_parser("demo", help="run the crossover example on the bundled synthetic sample data",
                               parents=[parents.out])
     d.set_defaults(func=cmd_demo)
-
-
-def load_data(items: Sequence[str], symbols: str | None, *, start: Any = None, end: Any = None) -> BarData:
-    """Load ``--data DIR`` (with ``--symbols``), repeated ``--data SYMBOL=FILE``, or ``--data URL`` (SQL)."""
-    from fbt.io.loaders import load, load_dir
-    from fbt.io.sources import symbol_files
-
-    if not items:
-        raise ConfigError("--data: expected a directory or SYMBOL=FILE")
-    if any("://" in item for item in items):  # a securities master in SQL (fbt.io.sql)
-        if len(items) > 1:
-            raise ConfigError("--data: give one database URL (pick symbols with --symbols)")
-        from fbt.io.sql import load_sql
-
-        return load_sql(items[0], symbol_list(symbols), start=start, end=end)
-    sources = symbol_files(items, symbols)
-    if sources is not None:
-        return load(sources, start=start, end=end)
-    if len(items) > 1:
-        raise ConfigError("--data: give one directory, or repeat --data as SYMBOL=FILE")
-    return load_dir(items[0], symbol_list(symbols), start=start, end=end)
 
 
 def fingerprint_lines(result: Result) -> str:

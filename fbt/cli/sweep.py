@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fbt.cli.options import Parents, model_overrides, parse_value, whole
-from fbt.cli.run import load_data
+from fbt.cli.options import Parents, load_data, model_overrides, parse_value, whole
 from fbt.core.errors import ConfigError
 
 if TYPE_CHECKING:
