@@ -31,13 +31,14 @@ class JournalWriter:
     inline market lines), then the trailer on :meth:`close`.
 
     Each line is one ``write``; with ``sync=True`` it is flushed and fsynced before the call
-    returns, so a crash loses at most the line being written (and the trailer). ``compress=True``
+    returns (with ``flush=True`` flushed only: a killed process loses nothing, a power cut may), so a crash loses at most the line being written (and the trailer). ``compress=True``
     (the default for a path ending in ``.gz``) writes gzip, reproducibly (no name or time in it).
     """
 
     def __init__(self, path: str | os.PathLike[str], header: JournalHeader, *, sync: bool = False,
-                 compress: bool | None = None, resume: Journal | None = None) -> None:
+                 compress: bool | None = None, resume: Journal | None = None, flush: bool = False) -> None:
         self.path = Path(path)
+        self._flush = flush or sync
         if resume is not None:
             self._sync = sync
             self._resume(resume)
@@ -85,8 +86,9 @@ class JournalWriter:
         if self._file is None:
             raise JournalError(f"{self.path}: the journal is closed")
         self._file.write(text + "\n")
-        if self._sync:
+        if self._flush:
             self._file.flush()
+        if self._sync:
             os.fsync(self._file.fileno() if self._raw is None else self._raw.fileno())
 
     def append(self, event: Event, *, bar: int) -> int:
@@ -118,8 +120,9 @@ class JournalWriter:
             first = self._count
             text = "\n".join(map(_event_line, range(first, first + len(chunk)), where, chunk)) + "\n"
             self._file.write(text)
-            if self._sync:
+            if self._flush:
                 self._file.flush()
+            if self._sync:
                 os.fsync(self._file.fileno() if self._raw is None else self._raw.fileno())
             self._events.update(text.encode())
             self._count += len(chunk)

@@ -200,9 +200,9 @@ class _Session:
                     f"{', '.join(theirs.strategy_labels())} on {', '.join(theirs.symbols)}, input fingerprint "
                     f"{str(theirs.input_fingerprint)[:12]}); this one is {', '.join(header.strategy_labels())} on "
                     f"{', '.join(self.symbols)} ({self.fingerprint[:12]}): give another --journal")
-            self.writer = JournalWriter(self.path, header, resume=journal, sync=durable())
+            self.writer = JournalWriter(self.path, header, resume=journal, sync=durable(), flush=True)
         else:
-            self.writer = JournalWriter(self.path, header, sync=durable())
+            self.writer = JournalWriter(self.path, header, sync=durable(), flush=True)
         self.cursor = _Cursor(journal)
         self._reconciled = journal is None or not (journal.markets or journal.notes)
 
@@ -355,24 +355,21 @@ class _Session:
         if not self._reconciled:  # the journal ends here: what does the venue know that it does not?
             self._reconciled = True
             self._check_at = bar
-            fresh = [*await self._history(), *fresh]
+            for m in await self._history():
+                self._take(m, bar, events, replayed=True)
         for m in fresh:
             self._take(m, bar, events)
         return events
 
-    def _take(self, message: BrokerMessage, bar: int, events: list[Event]) -> None:
+    def _take(self, message: BrokerMessage, bar: int, events: list[Event], *, replayed: bool = False) -> None:
         before = self.absorbed
         self.absorbed, made = absorb(self.absorbed, message)
-        if self.cursor.live() and not made and before is self.absorbed and self._quiet(message):
+        if replayed and not made and before is self.absorbed:
             return  # a replayed message the normaliser knew: nothing to journal
         self.note(message, bar)
         for e in made:
             self.event(e, bar)
         events.extend(made)
-
-    def _quiet(self, message: BrokerMessage) -> bool:
-        return isinstance(message, ExecutionReport | CommissionReport) or (
-            isinstance(message, OrderStatus) and message.order_ref in self.absorbed.ended)
 
     _reconciled = False
     _check_at = -1
