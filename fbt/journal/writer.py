@@ -31,7 +31,8 @@ class JournalWriter:
     inline market lines), then the trailer on :meth:`close`.
 
     Each line is one ``write``; with ``sync=True`` it is flushed and fsynced before the call
-    returns (with ``flush=True`` flushed only: a killed process loses nothing, a power cut may), so a crash loses at most the line being written (and the trailer). ``compress=True``
+    returns (with ``flush=True`` flushed only: a killed process loses nothing, a power cut may), so
+    a crash loses at most the line being written (and the trailer). ``compress=True``
     (the default for a path ending in ``.gz``) writes gzip, reproducibly (no name or time in it).
     """
 

@@ -90,9 +90,9 @@ def settle(broker: Broker, events: Sequence[Event]) -> LiveBroker:
             continue
         w = pending[k]
         if e.__class__ is FillEvent:
-            rest = w.remaining - e.quantity  # type: ignore[union-attr]
+            rest = w.remaining - e.quantity
             if rest > _TOLERANCE:
-                pending[k] = attrs.evolve(w, remaining=rest, filled=w.filled + e.quantity)  # type: ignore[union-attr]
+                pending[k] = attrs.evolve(w, remaining=rest, filled=w.filled + e.quantity)
                 continue
         del pending[k]
     return LiveBroker(pending=tuple(pending), outbox=b.outbox, inbox=b.inbox, cancels=b.cancels)

@@ -45,7 +45,6 @@ from fbt.core.events import Event, FillEvent, MarketEvent, OrderRejected
 from fbt.core.state import Portfolio, World
 from fbt.core.strategy import Strategy
 from fbt.journal import (
-    JournalError,
     JournalHeader,
     JournalWriter,
     MarketRecord,
@@ -57,7 +56,6 @@ from fbt.journal import (
 )
 from fbt.journal.fingerprint import input_hash
 from fbt.kernel.config import Config
-from fbt.kernel.context import Context
 from fbt.kernel.loop import Run, start
 from fbt.kernel.step import drain, make_step
 from fbt.live.adapter import BrokerAdapter
@@ -228,7 +226,7 @@ class _Session:
                 raise self._mismatch(f"event {c.e}", event, c.events[c.e])
             c.e += 1
             return
-        self._write(lambda w: w.append(event, bar=bar))
+        self._write(lambda w: void(w.append(event, bar=bar)))
         self._say(event)
 
     def note(self, record: object, bar: int) -> None:
@@ -448,6 +446,10 @@ def result_of(run: Run) -> Result:
     return Result(run=run, curve=curve, fill_columns=fills, accounts=books, statistics=stats)
 
 
+def void(_: object) -> None:
+    """Drop a value (a journal write's sequence number)."""
+
+
 def _plain(text: str) -> object:
     import json
 
@@ -502,8 +504,8 @@ def run_live(
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> feed = ReplayFeed(sample_dir())
     >>> venue = SimAdapter(folder / "venue.jsonl", fbt.Config(), feed.symbols)
-    >>> live = run_live(moving_average_crossover(100, 400), feed, venue, folder / "journal.jsonl")
-    >>> backtest = fbt.run(moving_average_crossover(100, 400), fbt.load_dir(sample_dir()))
+    >>> live = run_live(moving_average_crossover(5, 20), feed, venue, folder / "journal.jsonl")
+    >>> backtest = fbt.run(moving_average_crossover(5, 20), fbt.load_dir(sample_dir()))
     >>> live.stats["final_equity"] == backtest.stats["final_equity"], len(live.fills) == len(backtest.fills)
     (True, True)
     """

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import random
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from fbt.sample.data import sample_dir
@@ -76,12 +76,12 @@ def test_killed_and_restarted_sessions_send_no_order_twice(
     assert live(data_dir, reference, execution) == 0
     total = writes(reference)
     assert len(received(reference)) > 20
-    rng = random.Random(f"crash-{execution}")
+    rng = np.random.default_rng(14 if execution == "book" else 41)
     # single kills: one crash each, then a restart that finishes
     for k in range(singles):
         folder = tmp_path / f"single{k}"
         folder.mkdir()
-        point = f"{rng.randint(1, total)}{rng.choice(['', '+'])}"
+        point = f"{rng.integers(1, total + 1)}{rng.choice(['', '+'])}"
         assert live(data_dir, folder, execution, point) == -9, point
         assert live(data_dir, folder, execution) == 0
         check(folder, reference)
@@ -90,7 +90,7 @@ def test_killed_and_restarted_sessions_send_no_order_twice(
     folder.mkdir()
     kills = 0
     for _ in range(chain):
-        point = f"{rng.randint(1, max(1, total // chain))}{rng.choice(['', '+'])}"
+        point = f"{rng.integers(1, max(1, total // chain) + 1)}{rng.choice(['', '+'])}"
         kills += live(data_dir, folder, execution, point) == -9
     assert kills >= chain - 1
     assert live(data_dir, folder, execution) == 0
