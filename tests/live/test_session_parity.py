@@ -12,6 +12,11 @@ from fbt.sample.strategies import moving_average_crossover
 
 from .session_support import SHARED, config, live, same_files
 
+@pytest.fixture(autouse=True)
+def _flush_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FBT_LIVE_NO_FSYNC", "1")  # fsync is exercised by fbt.live.session's doctest
+
+
 CASES = [
     pytest.param(dict(), id="book"),
     pytest.param(dict(execution="next-open", slippage="fixed-bps:5", sizing="percent:10"),
@@ -56,3 +61,16 @@ def test_live_sim_on_real_data_writes_fbt_runs_files(tmp_path: pathlib.Path, opt
     session.write(tmp_path / "live")
     backtest.write(tmp_path / "run")
     assert same_files(tmp_path / "live", tmp_path / "run") == []
+
+
+def test_replay_and_diff_accept_a_live_journal(tmp_path: pathlib.Path) -> None:
+    from fbt.audit import diff, replay
+
+    cfg = config(execution="next-open")
+    strategy = moving_average_crossover(10, 40)
+    session = live(strategy, sample_dir(), tmp_path, cfg)
+    world = replay(tmp_path / "journal.jsonl", None, strategy, config=cfg)  # the bars come from the journal
+    assert world.portfolio.positions == session.final_world.portfolio.positions
+    assert world.portfolio.cash == session.final_world.portfolio.cash
+    backtest = fbt.run(strategy, fbt.load_dir(sample_dir()), cfg)
+    assert diff(fbt.journal.read_journal(tmp_path / "journal.jsonl"), backtest.journal()).identical
