@@ -12,6 +12,7 @@ from fbt.sample.strategies import moving_average_crossover
 
 from .session_support import SHARED, config, live, same_files
 
+
 @pytest.fixture(autouse=True)
 def _flush_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FBT_LIVE_NO_FSYNC", "1")  # fsync is exercised by fbt.live.session's doctest
