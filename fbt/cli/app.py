@@ -30,7 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "fbt.cli.sweep",  # sweep, walk-forward
     "fbt.cli.ingest",  # ingest
     "fbt.cli.report",  # report
-    # "fbt.cli.live",  # live: paper and live trading (uncomment when fbt/cli/live.py is there)
+    "fbt.cli.live",  # live
 )
 
 def build_parser() -> argparse.ArgumentParser:

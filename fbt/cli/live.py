@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from fbt.cli.options import Parents, model_overrides, parse_risk_free, symbol_list, whole
+from fbt.cli.options import Parents, model_overrides, symbol_list, whole
 from fbt.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -25,8 +25,8 @@ __all__ = ["cmd_live", "register"]
 def register(subparsers: Subparsers, parents: Parents) -> None:
     """Add ``live`` to ``fbt``'s parser."""
     p = subparsers.add_parser("live", help="paper or live trading through a broker (sim or ib), resumable",
-                              parents=[parents.strategy, parents.capital, parents.periods, parents.out,
-                                       parents.models])
+                              parents=[parents.strategy, parents.capital, parents.periods, parents.risk_free,
+                                       parents.out, parents.models])
     g = p.add_argument_group("session")
     g.add_argument("--broker", choices=("sim", "ib"), default="sim",
                    help="sim: the backtest's execution models, no venue (default); ib: Interactive Brokers")
@@ -35,8 +35,6 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     g.add_argument("--symbols", help="comma-separated symbols to trade (default: every file of replay:DIR)")
     g.add_argument("--journal", required=True, metavar="PATH",
                    help="the session's write-ahead journal; the same path resumes the session")
-    g.add_argument("--risk-free", type=parse_risk_free, default=0.0, metavar="RATE",
-                   help="yearly risk-free rate for the Sharpe and Sortino ratios (default 0)")
     ib = p.add_argument_group("Interactive Brokers (--broker ib)")
     ib.add_argument("--contracts", metavar="FILE", help="contracts per symbol, TOML or JSON (default: SMART USD stock)")
     ib.add_argument("--host", default="127.0.0.1", help="TWS or IB Gateway host (default 127.0.0.1)")

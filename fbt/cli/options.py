@@ -2,7 +2,7 @@
 
 :func:`parents` builds one :class:`Parents`: an ``argparse`` parser without ``-h`` for each family
 of options (the strategy and its ``--param``, the data, the date range, ``--capital``,
-``--periods``, ``--out``, ``--quiet``, the execution/cost/sizing/risk models, the executor of a
+``--periods``, ``--risk-free``, ``--out``, ``--quiet``, the execution/cost/sizing/risk models, the executor of a
 sweep). A command takes the families it needs with ``add_parser(..., parents=[parents.data,
 ...])``; :func:`load_data` loads what the data family's options name.
 
@@ -260,6 +260,7 @@ class Parents(NamedTuple):
     dates: argparse.ArgumentParser
     capital: argparse.ArgumentParser
     periods: argparse.ArgumentParser
+    risk_free: argparse.ArgumentParser
     out: argparse.ArgumentParser
     quiet: argparse.ArgumentParser
     models: argparse.ArgumentParser
@@ -293,12 +294,15 @@ def parents() -> Parents:
     periods.add_argument("--periods", type=parse_periods, default=252.0,
                          help="bars per year for the Sharpe ratio and other yearly figures (default 252), "
                               "or auto for the data's frequency")
+    risk_free = _parent()
+    risk_free.add_argument("--risk-free", type=parse_risk_free, default=0.0, metavar="RATE",
+                           help="yearly risk-free rate for the Sharpe and Sortino ratios, 0.02 or 2%% (default 0)")
     out = _parent()
     out.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default ./{DEFAULT_OUT})")
     quiet = _parent()
     quiet.add_argument("--quiet", action="store_true", help="no progress bar (it shows on a terminal only anyway)")
-    return Parents(strategy=strategy, data=data, dates=dates, capital=capital, periods=periods, out=out, quiet=quiet,
-                   models=_models(), executor=_executor())
+    return Parents(strategy=strategy, data=data, dates=dates, capital=capital, periods=periods, risk_free=risk_free,
+                   out=out, quiet=quiet, models=_models(), executor=_executor())
 
 
 def _models() -> argparse.ArgumentParser:

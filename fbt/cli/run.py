@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fbt.cli.options import Parents, load_data, model_overrides, parse_risk_free, symbol_list, whole
+from fbt.cli.options import Parents, load_data, model_overrides, symbol_list, whole
 from fbt.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -29,10 +29,8 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     """Add ``run`` and ``demo`` to ``fbt``'s parser."""
     p = subparsers.add_parser("run", help="backtest a strategy on CSV data",
                               parents=[parents.strategy, parents.data, parents.dates, parents.capital, parents.periods,
-                                       parents.out, parents.quiet, parents.models])
-    g = p.add_argument_group("statistics and report")
-    g.add_argument("--risk-free", type=parse_risk_free, default=0.0, metavar="RATE",
-                   help="yearly risk-free rate for the Sharpe and Sortino ratios, 0.02 or 2%% (default 0)")
+                                       parents.risk_free, parents.out, parents.quiet, parents.models])
+    g = p.add_argument_group("report")
     g.add_argument("--report", action="store_true", help="also write equity.png and report.html into --out")
     s = p.add_argument_group("streaming (data larger than memory)")
     s.add_argument("--stream", action="store_true",

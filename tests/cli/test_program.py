@@ -70,12 +70,12 @@ def test_python_m_fbt_help_imports_no_pandas_by_importtime() -> None:
 
 def test_every_command_is_there_in_order() -> None:
     assert list(subcommands(build_parser())) == [
-        "run", "demo", "diff", "debug", "check-lookahead", "sweep", "walk-forward", "ingest", "report",
+        "run", "demo", "diff", "debug", "check-lookahead", "sweep", "walk-forward", "ingest", "report", "live",
     ]
 
 
 #: options of one name that are different options on purpose: debug's --start is a bar to walk from,
-#: sweep's --report draws a heatmap, ingest's --symbols picks files to ingest
+#: sweep's --report draws a heatmap, ingest's and live's --symbols pick files to ingest or symbols to trade
 DIFFERENT_ON_PURPOSE = {"-h", "--help", "--start", "--report", "--symbols"}
 
 
@@ -86,8 +86,8 @@ def test_an_option_shared_by_several_commands_is_one_declaration() -> None:
             for option in action.option_strings:
                 seen.setdefault(option, {})[name] = action
     shared = {o: by for o, by in seen.items() if len(by) > 1}
-    assert {"--data", "--capital", "--periods", "--param", "--out", "--quiet", "--commission", "--workers"} <= set(
-        shared)
+    assert {"--data", "--capital", "--periods", "--risk-free", "--param", "--out", "--quiet", "--commission",
+            "--workers"} <= set(shared)
     for option, by in shared.items():
         if option in DIFFERENT_ON_PURPOSE:
             continue
@@ -99,7 +99,7 @@ def test_an_option_shared_by_several_commands_is_one_declaration() -> None:
 def test_one_default_output_folder() -> None:
     defaults = {name: sub.get_default("out") for name, sub in subcommands(build_parser()).items()
                 if any("--out" in a.option_strings for a in sub._actions)}
-    assert set(defaults) == {"run", "demo", "sweep", "walk-forward"}
+    assert set(defaults) == {"run", "demo", "sweep", "walk-forward", "live"}
     assert set(defaults.values()) == {options.DEFAULT_OUT} == {"fbt-out"}
 
 
