@@ -17,8 +17,8 @@ from fbt.core.events import OrderRejected
 from fbt.core.market import FIELDS, BarData
 from fbt.core.state import World
 from fbt.core.strategy import Strategy
-from fbt.io.parallel import can_fork, run_both
-from fbt.io.writers import format_floats, format_timestamps, is_whole, join_parts, write_csv, write_json, write_rows
+from fbt.io.text import float_texts, time_texts
+from fbt.io.writers import write_csv, write_json
 from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
 from fbt.journal.fingerprint import remember_fingerprints
 from fbt.kernel.config import Config, Overrides, with_overrides
@@ -31,10 +31,6 @@ from fbt.results.stats import resolve_periods, run_statistics
 
 __all__ = ["Result", "configure", "run", "strategies_of"]
 
-#: Below this many bars equity.csv is written in one piece (a second process would cost more than it saves).
-_SPLIT_BELOW = 200_000
-#: The share of equity.csv's rows this process formats while the other writes the rest and the journal.
-_HERE_SHARE = (5, 8)
 _DIRECTION = np.array(["SELL", "", "BUY"], dtype=object)
 
 
@@ -199,45 +195,41 @@ class Result:
 
         return write_report(self.write(out), title=title)
 
-    def _equity_columns(self, c: Curve, lo: int, hi: int) -> tuple[list[str], list[list[str]]]:
-        """equity.csv's header and its rows ``[lo, hi)`` as text columns."""
+    def _equity_columns(self, c: Curve) -> tuple[list[str], list[Any]]:
+        """equity.csv's header and its rows as text columns (Arrow string arrays)."""
         data = self.run.data
-        header, cols = ["timestamp"], [format_timestamps(data.timestamps[lo:hi], data.time_format)]
+        header, cols = ["timestamp"], [time_texts(data.timestamps, data.time_format)]
         for s, symbol in enumerate(data.symbols):
             header += [f"{symbol}_position", f"{symbol}_holdings"]
-            cols += [format_floats(c.positions[s, lo:hi], whole=is_whole(c.positions[s])),
-                     format_floats(c.holdings[s, lo:hi], whole=is_whole(c.holdings[s]))]
+            cols += [float_texts(c.positions[s]), float_texts(c.holdings[s])]
         for name in ("cash", "commission", "total", "returns", "equity_curve", "drawdown"):
             header.append(name)
-            column = getattr(c, name)
-            cols.append(format_floats(column[lo:hi], whole=is_whole(column)))
+            cols.append(float_texts(getattr(c, name)))
         return header, cols
 
     def _write_events(self, directory: Path, f: FillTable, trades: Trades) -> Fingerprints:
         """Write fills.csv, trades.csv and the journal; return the run's fingerprints."""
         data = self.run.data
+        symbols = np.array(data.symbols, dtype=object)
         fill_cols = [
-            format_timestamps(data.timestamps[f.bar], data.time_format),
-            [data.symbols[k] for k in f.symbol.tolist()],
-            ["BUY" if x > 0 else "SELL" for x in f.sign.tolist()],
-            format_floats(f.quantity),
-            [repr(x) for x in f.price.tolist()],
-            [repr(x) for x in f.commission.tolist()],
+            time_texts(data.timestamps[f.bar], data.time_format),
+            symbols[f.symbol],
+            np.where(f.sign > 0, "BUY", "SELL").astype(object),
+            float_texts(f.quantity),
+            float_texts(f.price, whole=False),
+            float_texts(f.commission, whole=False),
         ]
         write_csv(directory / "fills.csv", ["timestamp", "symbol", "direction", "quantity", "price", "commission"],
                   fill_cols)
         t_net = trades.pnl - trades.commission
         trade_cols = [
-            [data.symbols[k] for k in trades.symbol.tolist()],
-            ["LONG" if q > 0 else "SHORT" for q in trades.quantity.tolist()],
-            format_timestamps(data.timestamps[trades.entry_bar], data.time_format),
-            format_timestamps(data.timestamps[trades.exit_bar], data.time_format),
-            format_floats(np.abs(trades.quantity)),
-            [repr(x) for x in trades.entry_price.tolist()],
-            [repr(x) for x in trades.exit_price.tolist()],
-            [repr(x) for x in trades.pnl.tolist()],
-            [repr(x) for x in trades.commission.tolist()],
-            [repr(x) for x in t_net.tolist()],
+            symbols[trades.symbol],
+            np.where(trades.quantity > 0, "LONG", "SHORT").astype(object),
+            time_texts(data.timestamps[trades.entry_bar], data.time_format),
+            time_texts(data.timestamps[trades.exit_bar], data.time_format),
+            float_texts(np.abs(trades.quantity)),
+            *(float_texts(v, whole=False) for v in (trades.entry_price, trades.exit_price, trades.pnl,
+                                                    trades.commission, t_net)),
             [str(x) for x in (trades.exit_bar - trades.entry_bar).tolist()],
         ]
         write_csv(directory / "trades.csv", ["symbol", "direction", "entry_time", "exit_time", "quantity",
@@ -251,27 +243,9 @@ class Result:
         directory = Path(out)
         directory.mkdir(parents=True, exist_ok=True)
         c, f, trades = self.curve, self.fill_columns, self._accounts().trades
-        # on two cores where the process can fork: the journal, fills, trades and the last rows of
-        # equity.csv in a second process, the first rows here; then the two parts are joined
-        n = len(self.run.data)
-        split = n if not can_fork() or n < _SPLIT_BELOW else (n * _HERE_SHARE[0]) // _HERE_SHARE[1]
-        head, tail = directory / ".equity.csv.head", directory / ".equity.csv.tail"
-
-        def events() -> Fingerprints:
-            write_rows(tail, self._equity_columns(c, split, n)[1])
-            return self._write_events(directory, f, trades)
-
-        def equity() -> None:
-            header, cols = self._equity_columns(c, 0, split)
-            write_rows(head, cols, header=header)
-
-        try:
-            prints, _ = run_both(events, equity)
-            join_parts(directory / "equity.csv", [head, tail])
-        finally:
-            for part in (head, tail):
-                if part.exists():
-                    part.unlink()
+        header, cols = self._equity_columns(c)
+        write_csv(directory / "equity.csv", header, cols)
+        prints = self._write_events(directory, f, trades)
         remember_fingerprints(self.run, prints)
         write_json(directory / "stats.json", {**self.statistics, **{f"{k}_model": v for k, v in self.choices.items()},
                                               **prints.as_dict()})
