@@ -45,7 +45,7 @@ from fbt.core.market import BarData, align
 from fbt.core.units import NS_PER_DAY
 from fbt.io.checks import _bars, _check, _message, _readonly
 from fbt.io.column import _DATE_NAMES, DataWarning, _display, _Layout, _match, _norm, _warn_ignored
-from fbt.io.csv_reader import _first_records, _head, _read_fast, _read_slow, _width_message, csv_records
+from fbt.io.csv_reader import _first_records, _head, _read_fast, _read_slow, _width_message, csv_records, read_arrow
 from fbt.io.symbol_bars import BoolArray, FloatArray, PathLike, SymbolBars
 from fbt.io.symbol_bars import Source as Source
 from fbt.io.value import _dates_of, _numbers, _show, _UnknownLayout, show_label
@@ -74,8 +74,10 @@ def read_bars(path: PathLike) -> SymbolBars:
     >>> bars.timestamps.tolist(), bars.columns["close"].tolist(), sorted(bars.columns), bars.has_time
     ([1704153600000000000], [10.5], ['close', 'high', 'low', 'open', 'volume'], False)
     """
-    source, layout, _, _ = csv_layout(path)
-    bars: SymbolBars | None = None
+    source, layout, head, first_line = csv_layout(path)
+    bars = read_arrow(source, layout, _header_line(head, source), first_line)
+    if bars is not None:
+        return bars
     failure: Exception | None = None
     try:
         bars = _read_fast(source, layout)
@@ -131,6 +133,10 @@ def csv_layout(path: PathLike) -> tuple[str, _Layout, bytes, int]:
         raise DataError(_width_message(source, header_line, header, first_line, first))
     _warn_ignored(source, layout)
     return source, layout, head, first_line
+
+
+def _header_line(head: bytes, source: str) -> int:
+    return _first_records(head, source)[0]
 
 
 def bars_from_frame(frame: pd.DataFrame, source: str = "<DataFrame>", *, first_row: int = 1) -> SymbolBars:
