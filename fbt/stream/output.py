@@ -12,11 +12,13 @@ whole, the coarsest time unit seen) and remembers where a later chunk changed th
 end it rewrites just the rows written before the last change (``100`` becomes ``100.0``, ``09:30:00``
 becomes ``09:30:00.000``) and copies the rest as bytes. Columns usually settle within the first
 bars (cash after the first fill), so the rewrite is short. Files are written under a temporary
-name in the output folder and moved into place by :meth:`CsvSink.commit`.
+name in the output folder and moved into place by :meth:`CsvSink.commit`. The text is made and
+written by the in-memory writer's Arrow kernels (:mod:`fbt.io.text`).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Sequence
@@ -26,12 +28,12 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from fbt.io.writers import format_floats, format_timestamps
+from fbt.io.text import float_texts, text_column, time_texts, write_table_rows
 
 __all__ = ["CsvSink", "Kind", "temporary"]
 
 Kind = Literal["text", "float", "time"]
-_LEVELS = ("D", "s", "ms", "us", "ns")
+_LEVELS = ("D", "s", "ms", "us", "ns")  # the units of time_level's levels
 
 
 def temporary(path: Path) -> Path:
@@ -78,16 +80,16 @@ class _FloatColumn:
         self.flipped_at = 0  # rows before this were written as integers and must be rewritten
         self.negative_zeros: set[int] = set()
 
-    def texts(self, values: npt.NDArray[np.float64], row: int) -> list[str]:
+    def texts(self, values: npt.NDArray[np.float64], row: int) -> object:
         v = np.asarray(values, dtype=np.float64)
         if not v.size:
-            return []
+            return text_column([])
         if self.whole and not (np.isfinite(v).all() and (v == np.round(v)).all() and np.abs(v).max() < 2**53):
             self.whole, self.flipped_at = False, row
         if self.whole:
             zeros = np.flatnonzero((v == 0.0) & np.signbit(v))
             self.negative_zeros.update((zeros + row).tolist())
-        return format_floats(v, whole=self.whole)
+        return float_texts(v, whole=self.whole)
 
     def fix(self, text: str, row: int) -> str:
         if self.whole or row >= self.flipped_at:
@@ -101,18 +103,16 @@ class _TimeColumn:
         self.level = -1
         self.changes: list[tuple[int, int]] = []  # (first row, level) of each run of rows written at one level
 
-    def texts(self, timestamps: npt.NDArray[np.int64], time_format: str, row: int) -> list[str]:
+    def texts(self, timestamps: npt.NDArray[np.int64], time_format: str, row: int) -> object:
         ts = np.asarray(timestamps, dtype=np.int64)
         if not ts.size:
-            return []
+            return text_column([])
         mine = time_level(ts, time_format)
-        texts = format_timestamps(ts, time_format)
         if mine > self.level:
             self.level = mine
             self.changes.append((row, mine))
-        elif mine < self.level:
-            texts = [refine(t, mine, self.level) for t in texts]
-        return texts
+        # at a finer unit than its own, a label's text is refine()'s: zeros follow
+        return time_texts(ts, time_format, unit=_LEVELS[max(mine, self.level)])
 
     def rows_to_fix(self, final: int, rows: int) -> int:
         """How many leading rows (of ``rows``) were written at a coarser unit than the column's last."""
@@ -157,23 +157,27 @@ class CsvSink:
         self.rows = 0
         self._floats = {k: _FloatColumn() for k, kind in enumerate(kinds) if kind == "float"}
         self._times = {k: _TimeColumn() for k, kind in enumerate(kinds) if kind == "time"}
-        self._file = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        self._file.write(",".join(header) + "\n")
+        self._file = open(self.tmp, "wb")  # noqa: SIM115
+        self._file.write((",".join(header) + "\n").encode())
+        self._marks = [(0, self._file.tell())]  # (rows written, bytes written) after each append
 
     def append(self, columns: Sequence[object], *, time_format: str) -> None:
         """Write rows given as columns (equal lengths), in order."""
-        texts: list[Sequence[str]] = []
+        texts: list[object] = []
         for k, column in enumerate(columns):
             if k in self._floats:
                 texts.append(self._floats[k].texts(column, self.rows))  # type: ignore[arg-type]
             elif k in self._times:
                 texts.append(self._times[k].texts(column, time_format, self.rows))  # type: ignore[arg-type]
             else:
-                texts.append(column)  # type: ignore[arg-type]
-        rows = list(zip(*texts, strict=True))
+                texts.append(text_column(column))
+        rows = len(texts[0]) if texts else 0  # type: ignore[arg-type]
+        if any(len(t) != rows for t in texts):  # type: ignore[arg-type]
+            raise ValueError(f"{self.path.name}: expected columns of one length, got {[len(t) for t in texts]}")  # type: ignore[arg-type]
         if rows:
-            self._file.write("\n".join(map(",".join, rows)) + "\n")
-            self.rows += len(rows)
+            write_table_rows(self._file, texts)
+            self.rows += rows
+            self._marks.append((self.rows, self._file.tell()))
 
     def finish(self, *, time_format: str) -> None:
         """Close the file, rewriting the rows whose text the later rows changed (see the module doc)."""
@@ -190,6 +194,9 @@ class CsvSink:
 
     def _rewrite(self, bound: int, final: int) -> None:
         fixed = self.tmp.with_name(self.tmp.name + ".fix")
+        if self._rewrite_arrow(bound, final, fixed):
+            os.replace(fixed, self.tmp)
+            return
         floats, times = self._floats, self._times
         levels = {k: max(c.level, final) for k, c in times.items()}
         with open(self.tmp, encoding="utf-8", newline="") as src, open(fixed, "w", encoding="utf-8",
@@ -209,6 +216,63 @@ class CsvSink:
                 dst.write(",".join(fields) + "\n")
             shutil.copyfileobj(src, dst, 1 << 18)
         os.replace(fixed, self.tmp)
+
+    def _rewrite_arrow(self, bound: int, final: int, fixed: Path) -> bool:
+        """The rewrite by Arrow's kernels, whole appended chunks at a time; False when the text holds quotes
+        or rows Arrow would not read back one for one (then the rewrite goes row by row).
+        """
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]  # (no type stubs)
+        import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
+        import pyarrow.csv as pcsv  # type: ignore[import-untyped,unused-ignore]
+
+        rows, end = next((r, b) for r, b in self._marks if r >= bound)
+        start = self._marks[0][1]
+        with open(self.tmp, "rb") as src:
+            header = src.read(start)
+            data = src.read(end - start)
+        if b'"' in data:
+            return False
+        names = [f"c{k}" for k in range(len(self.kinds))]
+        try:
+            table = pcsv.read_csv(pa.BufferReader(data), read_options=pcsv.ReadOptions(column_names=names),
+                                  convert_options=pcsv.ConvertOptions(
+                                      column_types=dict.fromkeys(names, pa.string()), null_values=[],
+                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
+        except pa.ArrowInvalid:
+            return False
+        if table.num_rows != rows:
+            return False
+        columns = [table.column(k).combine_chunks() for k in range(len(names))]
+        at = np.arange(rows)
+        for k, column in self._floats.items():
+            if column.whole or not column.flipped_at:
+                continue
+            # a whole number below 2**53 reads back as itself: its float text is the integer's and ".0"
+            texts = pc.if_else(pa.array(at < column.flipped_at),
+                               pc.binary_join_element_wise(columns[k], ".0", ""), columns[k])
+            zeros = np.array(sorted(column.negative_zeros), dtype=np.int64)
+            zeros = zeros[zeros < column.flipped_at]
+            if zeros.size:
+                mask = np.zeros(rows, dtype=np.bool_)
+                mask[zeros] = True
+                texts = pc.if_else(pa.array(mask), "-0.0", texts)
+            columns[k] = texts
+        for k, time_column in self._times.items():
+            to = max(time_column.level, final)
+            starts = [*time_column.changes, (rows, to)]
+            for (lo, level), (hi, _) in itertools.pairwise(starts):
+                if level >= to or lo >= rows:
+                    continue
+                hi = min(hi, rows)
+                mask = (at >= lo) & (at < hi)
+                columns[k] = pc.if_else(pa.array(mask),
+                                        pc.binary_join_element_wise(columns[k], refine("", level, to), ""), columns[k])
+        with open(self.tmp, "rb") as src, open(fixed, "wb") as dst:
+            dst.write(header)
+            write_table_rows(dst, columns)
+            src.seek(end)
+            shutil.copyfileobj(src, dst, 1 << 20)
+        return True
 
     def commit(self) -> None:
         """Move the finished file into place."""
