@@ -50,6 +50,9 @@ class ExecutionReport:
     #: the venue's cumulative filled quantity of the order after this execution, if it says
     cumulative: float | None = None
     exchange: str = ""
+    #: how far the venue's price moved against the order, per unit, where the venue says (the sim
+    #: venue: its slippage model's amount; a broker: 0); carried into the fill's ``slippage``
+    slippage: float = 0.0
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +87,12 @@ class OrderStatus:
     the trade Cancelled, from the trade's last log entry; 0 none). The normaliser takes an order
     cancelled with an error code other than a warning or 202 (a requested cancel confirmed) as
     rejected by the venue.
+
+    ``cause`` is fbt's own reason, said only by a venue that is fbt's (the sim venue): the value of
+    a :class:`~fbt.core.kinds.RejectReason` for an Inactive order (``reason`` is then the
+    rejection's detail) or of a :class:`~fbt.core.kinds.CancelReason` for a Cancelled one; ""
+    for a broker, whose rejections are ``broker`` and whose cancellations are ``requested`` or
+    ``expired``.
     """
 
     order_ref: str
@@ -94,6 +103,7 @@ class OrderStatus:
     time: int
     reason: str = ""
     error_code: int = 0
+    cause: str = ""
 
 
 @attrs.frozen(kw_only=True)

@@ -43,7 +43,8 @@ Life cycle
     (the status's ``error_code``, or a :class:`~fbt.live.messages.VenueError` about the order, other
     than a warning or 202), which makes it :class:`~fbt.core.events.OrderRejected` with reason
     ``broker`` and the venue's text as ``detail``; Inactive: rejected likewise. Later statuses only
-    raise the venue's filled quantity.
+    raise the venue's filled quantity. A venue that is fbt's own (the sim venue) says its reason in
+    the status's ``cause`` (a reject or cancel reason's value), and the event takes it.
 
 The filled-quantity check
     The venue's filled quantity (the largest an order's statuses reported) must equal the sum of
@@ -349,7 +350,7 @@ def _fill(state: NormaliserState, e: ExecutionReport, intent: OrderIntent, commi
     exchange = f"{state.venue}:{e.exchange}" if e.exchange else state.venue
     return FillEvent(timestamp=e.time, symbol=intent.symbol, exchange=exchange, quantity=float(e.quantity),
                      direction=intent.direction, price=float(e.price), commission=float(commission),
-                     order_id=intent.order_id)
+                     order_id=intent.order_id, slippage=float(e.slippage))
 
 
 def _book(state: NormaliserState, e: ExecutionReport, commission: float,
@@ -432,6 +433,9 @@ def _end(track: Track, s: OrderStatus) -> list[Output]:
     rest = intent.quantity - track.venue_filled
     if s.state is OrderState.FILLED or rest <= 0 or _same(rest, 0.0) or _same(track.venue_filled, intent.quantity):
         return []
+    own = _own_cause(track, s, rest)
+    if own is not None:
+        return [own]
     error = s.error_code != 0 and not is_warning(s.error_code) and s.error_code != CANCEL_CONFIRMED
     text = f"{s.error_code}: {s.reason}" if error else track.rejection
     if s.state is OrderState.INACTIVE or text:
@@ -442,6 +446,26 @@ def _end(track: Track, s: OrderStatus) -> list[Output]:
     return [OrderCancelled(timestamp=s.time, symbol=intent.symbol, order_id=intent.order_id,
                            direction=intent.direction, quantity=rest,
                            reason=CancelReason.EXPIRED if expired else CancelReason.REQUESTED)]
+
+
+def _own_cause(track: Track, s: OrderStatus, rest: float) -> Output | None:
+    """The end an fbt venue gave the order in its own terms (``OrderStatus.cause``), if it gave one."""
+    if not s.cause:
+        return None
+    intent = track.intent
+    if s.state is OrderState.INACTIVE:
+        try:
+            rejected = RejectReason(s.cause)
+        except ValueError:
+            return None
+        return OrderRejected(timestamp=s.time, symbol=intent.symbol, order_id=intent.order_id,
+                             direction=intent.direction, quantity=rest, reason=rejected, detail=s.reason)
+    try:
+        cancelled = CancelReason(s.cause)
+    except ValueError:
+        return None
+    return OrderCancelled(timestamp=s.time, symbol=intent.symbol, order_id=intent.order_id,
+                          direction=intent.direction, quantity=rest, reason=cancelled)
 
 
 def _error(state: NormaliserState, v: VenueError) -> NormaliserState:

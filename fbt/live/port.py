@@ -17,43 +17,27 @@ Fills booked on the bar the order was sent (book mode) are stepped by the sessio
 orders, which is where the book's port would have queued them (the fold drains a bar's queue
 breadth first: market, signals, orders, then their fills).
 
-:func:`absorb` is the pure reducer from broker messages to fbt events (fills joined to their
-commission by ``exec_id``, each execution applied once; a cancelled or inactive order's rest
-cancelled or rejected).
+The venue's messages become these events through the pure normaliser (:mod:`fbt.live.normalise`);
+a :class:`~fbt.live.events.FillCorrected` is booked by :func:`correct_fill` (undo the replaced
+fill, book the new one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
-from fbt.core.events import (
-    CancelReason,
-    Event,
-    FillEvent,
-    MarketEvent,
-    OrderCancelled,
-    OrderEvent,
-    OrderRejected,
-    RejectReason,
-)
+from fbt.core.events import CancelReason, Direction, Event, FillEvent, MarketEvent, OrderCancelled, OrderEvent
 from fbt.core.state import Broker, Portfolio, Working
 from fbt.kernel.context import Context
 from fbt.kernel.parts import ExecutionPort, Parts, PartsFactory, parts_for
-from fbt.live.messages import (
-    BrokerMessage,
-    CommissionReport,
-    ExecutionReport,
-    OrderIntent,
-    OrderState,
-    OrderStatus,
-)
+from fbt.live.events import FillCorrected
+from fbt.live.messages import OrderIntent
 
-__all__ = ["Absorbed", "LiveBroker", "absorb", "intent_of", "live_parts", "settle"]
+__all__ = ["LiveBroker", "correct_fill", "intent_of", "live_parts", "settle", "undo_fill"]
 
 _TOLERANCE = 1e-9
-_ENDED = (OrderState.CANCELLED, OrderState.API_CANCELLED, OrderState.INACTIVE)
 
 
 @attrs.frozen(kw_only=True)
@@ -149,89 +133,30 @@ def intent_of(order: OrderEvent, order_ref: str, bar: int) -> OrderIntent:
                        time_in_force=terms.time_in_force)
 
 
-@attrs.frozen(kw_only=True)
-class Absorbed:
-    """The normaliser's state: the session's intents by order_ref, executions and commissions by
-    exec_id, the executions applied, the orders ended."""
+def undo_fill(book: Callable[[Portfolio, FillEvent], Portfolio], portfolio: Portfolio,
+              fill: FillEvent) -> Portfolio:
+    """Undo a booked fill: its position back, its cost and commission back into cash (pure).
 
-    intents: dict[str, OrderIntent] = attrs.field(factory=dict)
-    executions: dict[str, ExecutionReport] = attrs.field(factory=dict)
-    commissions: dict[str, float] = attrs.field(factory=dict)
-    applied: frozenset[str] = frozenset()
-    filled: dict[str, float] = attrs.field(factory=dict)
-    ended: frozenset[str] = frozenset()
+    ``book`` is the portfolio's own fill booking (with contract multipliers where the run has
+    them): the fill's move is booked again on the other side without commission, then the
+    commission is given back. The result equals the portfolio before the fill up to the rounding
+    of the additions.
 
-    def register(self, intent: OrderIntent) -> Absorbed:
-        """Return the state knowing one more intent (its messages become events from now on)."""
-        return attrs.evolve(self, intents={**self.intents, intent.order_ref: intent})
-
-
-def _fill(intent: OrderIntent, report: ExecutionReport, commission: float) -> FillEvent:
-    return FillEvent(timestamp=report.time, symbol=report.symbol, exchange=report.exchange or "SIM",
-                     quantity=report.quantity, direction=report.direction, price=report.price,
-                     commission=commission, order_id=intent.order_id,
-                     slippage=float(getattr(report, "slippage", 0.0)))
-
-
-def _rejection(reason: str) -> tuple[RejectReason, str] | None:
-    head, _, detail = reason.partition(": ")
-    try:
-        return RejectReason(head), detail
-    except ValueError:
-        return None
-
-
-def absorb(state: Absorbed, message: BrokerMessage) -> tuple[Absorbed, tuple[Event, ...]]:
-    """Turn one broker message into fbt events (pure; repeated messages change nothing).
-
-    - an execution becomes a fill once its commission report is known (either may come first),
-      once per ``exec_id``;
-    - an order the venue reports cancelled, or inactive (rejected), with quantity remaining, becomes
-      an :class:`OrderCancelled` (reason from the venue's text) or :class:`OrderRejected` once;
-    - anything about an order this session did not register changes nothing.
+    >>> import types
+    >>> from fbt.core.events import Direction
+    >>> from fbt.kernel.portfolio import apply_fill
+    >>> ctx = types.SimpleNamespace(symbol_index={"A": 0})
+    >>> book = lambda p, f: apply_fill(p, f, ctx)
+    >>> f = FillEvent(timestamp=0, symbol="A", quantity=2, direction=Direction.BUY, price=10.0, commission=1.0)
+    >>> undo_fill(book, book(Portfolio.initial(capital=1000.0, n_symbols=1), f), f)
+    Portfolio(cash=1000.0, commission=0.0, positions=(0.0,), orders_sent=0)
     """
-    cls = message.__class__
-    if isinstance(message, ExecutionReport):
-        if message.exec_id in state.executions or message.order_ref not in state.intents:
-            return state, ()
-        state = attrs.evolve(state, executions={**state.executions, message.exec_id: message})
-        return _apply(state, message.exec_id)
-    if cls is CommissionReport:
-        assert isinstance(message, CommissionReport)
-        if message.exec_id in state.commissions:
-            return state, ()
-        state = attrs.evolve(state, commissions={**state.commissions, message.exec_id: message.commission})
-        return _apply(state, message.exec_id)
-    if cls is OrderStatus:
-        assert isinstance(message, OrderStatus)
-        ref = message.order_ref
-        intent = state.intents.get(ref)
-        if intent is None or ref in state.ended or message.state not in _ENDED:
-            return state, ()
-        rest = intent.quantity - state.filled.get(ref, 0.0)
-        state = attrs.evolve(state, ended=state.ended | {ref})
-        if rest <= _TOLERANCE:
-            return state, ()
-        rejected = _rejection(message.reason) if message.state is OrderState.INACTIVE or message.error_code else None
-        if rejected is not None:
-            return state, (OrderRejected(timestamp=message.time, symbol=intent.symbol, order_id=intent.order_id,
-                                         direction=intent.direction, quantity=rest, reason=rejected[0],
-                                         detail=rejected[1]),)
-        try:
-            why = CancelReason(message.reason)
-        except ValueError:
-            why = CancelReason.REQUESTED
-        return state, (OrderCancelled(timestamp=message.time, symbol=intent.symbol, order_id=intent.order_id,
-                                      direction=intent.direction, quantity=rest, reason=why),)
-    return state, ()
+    other = Direction.SELL if fill.direction is Direction.BUY else Direction.BUY
+    back = book(portfolio, attrs.evolve(fill, direction=other, commission=0.0))
+    return attrs.evolve(back, cash=back.cash + fill.commission, commission=back.commission - fill.commission)
 
 
-def _apply(state: Absorbed, exec_id: str) -> tuple[Absorbed, tuple[Event, ...]]:
-    report = state.executions.get(exec_id)
-    if report is None or exec_id not in state.commissions or exec_id in state.applied:
-        return state, ()
-    intent = state.intents[report.order_ref]
-    ref = report.order_ref
-    state = attrs.evolve(state, applied=state.applied | {exec_id},
-                         filled={**state.filled, ref: state.filled.get(ref, 0.0) + report.quantity})
-    return state, (_fill(intent, report, state.commissions[exec_id]),)
+def correct_fill(book: Callable[[Portfolio, FillEvent], Portfolio], portfolio: Portfolio,
+                 correction: FillCorrected) -> Portfolio:
+    """Book a venue's correction: undo the replaced fill (:func:`undo_fill`), book the new one."""
+    return book(undo_fill(book, portfolio, correction.replaced), correction.fill)

@@ -5,9 +5,13 @@ it records is acted on (:mod:`fbt.journal`: market lines inline, the session's o
 lines):
 
 1. the bar (a market line); the venue is told of it (a sim venue works its orders on it);
-2. the broker messages that arrived since the last bar (notes), each one's fbt events (fills,
-   rejections, cancellations from the normaliser, :func:`fbt.live.port.absorb`) journalled, then
-   handed to the kernel in the place the simulated broker puts its working orders' fills;
+2. the broker messages that arrived since the last bar (notes), each one's fbt events from the
+   pure normaliser (:func:`fbt.live.normalise.normalise`: fills, rejections, cancellations)
+   journalled, then handed to the kernel in the place the simulated broker puts its working
+   orders' fills. The normaliser's own events are journalled as notes and change no output file:
+   :class:`~fbt.live.events.OrderAccepted`, :class:`~fbt.live.events.BrokerAnomaly` (also
+   printed), and :class:`~fbt.live.events.FillCorrected`, which is booked on the portfolio at once
+   (:func:`fbt.live.port.correct_fill`) and replaces the corrected fill in the session's result;
 3. the step: the strategies see the bar, the portfolio turns their signals into orders, the live
    port holds the orders (:mod:`fbt.live.port`); the events are journalled and a
    :class:`BarStepped` note closes them;
@@ -41,7 +45,7 @@ import numpy as np
 
 from fbt.backtest.result import Result
 from fbt.core.errors import ConfigError, FbtError
-from fbt.core.events import Event, FillEvent, MarketEvent, OrderRejected
+from fbt.core.events import Event, FillEvent, MarketEvent, OrderCancelled, OrderRejected
 from fbt.core.state import Portfolio, World
 from fbt.core.strategy import Strategy
 from fbt.journal import (
@@ -56,9 +60,12 @@ from fbt.journal import (
 )
 from fbt.journal.fingerprint import input_hash
 from fbt.kernel.config import Config
+from fbt.kernel.context import Context
 from fbt.kernel.loop import Run, start
+from fbt.kernel.parts import parts_of
 from fbt.kernel.step import drain, make_step
 from fbt.live.adapter import BrokerAdapter
+from fbt.live.events import BrokerAnomaly, FillCorrected, OrderAccepted
 from fbt.live.feed import Feed, Tape
 from fbt.live.ids import order_ref
 from fbt.live.messages import (
@@ -70,8 +77,8 @@ from fbt.live.messages import (
     OrderStatus,
     VenueError,
 )
-from fbt.live.port import Absorbed, LiveBroker, absorb, intent_of, live_parts, settle
-from fbt.live.sim import SimExecution
+from fbt.live.normalise import Output, cancel_requested, check, flush, initial, normalise, register
+from fbt.live.port import LiveBroker, correct_fill, intent_of, live_parts, settle
 from fbt.results.curve import accounts, derive, fill_table
 from fbt.results.stats import run_statistics
 from fbt.stream.run import history_needed
@@ -111,9 +118,9 @@ class Halted:
     detail: str
 
 
+_MESSAGES = (ExecutionReport, CommissionReport, OrderStatus, VenueError, Connection)
 _NOTES: dict[str, type] = {c.__name__: c for c in (
-    BarStepped, Halted, OrderIntent, SimExecution, ExecutionReport, CommissionReport, OrderStatus, VenueError,
-    Connection)}
+    BarStepped, Halted, OrderIntent, *_MESSAGES, OrderAccepted, BrokerAnomaly, FillCorrected, FillEvent)}
 
 
 def session_fingerprint(strategies: Sequence[Strategy[Any]], symbols: Sequence[str], config: Config) -> str:
@@ -165,7 +172,12 @@ class _Session:
         self.world: World = World(strategies=(), portfolio=Portfolio.initial(capital=config.capital,
                                                                              n_symbols=len(self.symbols)),
                                   broker=LiveBroker())
-        self.absorbed = Absorbed()
+        self.norm = initial("SIM" if adapter.name == "sim" else adapter.name.upper())
+        self.withdrawn: set[int] = set()  # kernel order ids the kernel itself cancelled
+        self.corrections: dict[int, FillEvent] = {}  # index in the log -> the fill that replaced it
+        self.ctx: Context | None = None
+        self.step: Any = None
+        self.now = 0  # the latest bar's time (stamps the normaliser's checks)
         self.log: list[Event] = []
         self.log_bars: list[int] = []
         self.refs: dict[int, str] = {}  # the kernel's order id -> order_ref
@@ -278,6 +290,7 @@ class _Session:
         if not self.world.strategies:
             self.world = attrs.evolve(self.world, strategies=built.strategies)
         step = make_step(ctx)
+        self.ctx, self.step, self.now = ctx, step, record.timestamp
         # 2. what the venue said since the last bar
         arrived = await self.inbound(b)
         broker = self.world.broker
@@ -300,14 +313,15 @@ class _Session:
         # 4. cancellations, then intents: journalled, then sent
         for order_id in cancels:
             ref = self.refs.get(order_id)
+            self.withdrawn.add(order_id)
             if ref is not None:
-                self.absorbed = attrs.evolve(self.absorbed, ended=self.absorbed.ended | {ref})
+                self.norm = cancel_requested(self.norm, ref)
                 if self.cursor.live() and not self.halted:
                     await self.adapter.cancel(ref)
         for position, order in enumerate(orders):
             intent = intent_of(order, order_ref(self.fingerprint, b, position), b)
             self.refs[order.order_id] = intent.order_ref
-            self.absorbed = self.absorbed.register(intent)
+            self.norm = register(self.norm, intent)
             journalled = not self.cursor.live()
             self.note(intent, b)
             if self.halted or not self.cursor.live():
@@ -344,9 +358,9 @@ class _Session:
         events: list[Event] = []
         while not self.cursor.live():
             m = self._next_note(bar)
-            if m is None or isinstance(m, BarStepped | OrderIntent | Halted):
+            if not isinstance(m, _MESSAGES):
                 break
-            self._take(m, bar, events)  # type: ignore[arg-type]
+            self._take(m, bar, events)
         if not self.cursor.live():
             return events
         fresh = _ready(self.adapter)
@@ -355,19 +369,63 @@ class _Session:
             self._check_at = bar
             for m in await self._history():
                 self._take(m, bar, events, replayed=True)
+            self.norm, checked = check(self.norm, self.now)
+            self._book(checked, bar, events)
         for m in fresh:
             self._take(m, bar, events)
         return events
 
     def _take(self, message: BrokerMessage, bar: int, events: list[Event], *, replayed: bool = False) -> None:
-        before = self.absorbed
-        self.absorbed, made = absorb(self.absorbed, message)
-        if replayed and not made and before is self.absorbed:
+        before = self.norm
+        self.norm, made = normalise(self.norm, message)
+        if replayed and not made and before is self.norm:
             return  # a replayed message the normaliser knew: nothing to journal
         self.note(message, bar)
+        self._book(made, bar, events)
+
+    def _book(self, made: Sequence[Output], bar: int, events: list[Event]) -> None:
+        """Journal the normaliser's events; the kernel's go to ``events`` (for the kernel to step)."""
         for e in made:
-            self.event(e, bar)
-        events.extend(made)
+            if isinstance(e, OrderAccepted):
+                self.note(e, bar)
+            elif isinstance(e, BrokerAnomaly):
+                self.note(e, bar)
+                if self.cursor.live():
+                    self.echo(f"anomaly {e.kind.value} {e.order_ref}: {e.detail}")
+            elif isinstance(e, FillCorrected):
+                self.note(e, bar)
+                self._correct(e)
+            elif isinstance(e, OrderCancelled | OrderRejected) and e.order_id in self.withdrawn:
+                continue  # the kernel cancelled it itself when it asked the venue to
+            else:
+                self.event(e, bar)
+                events.append(e)
+
+    def _correct(self, correction: FillCorrected) -> None:
+        """Book a corrected fill on the portfolio; the result shows the new fill in the old one's place."""
+        at = next((k for k in range(len(self.log) - 1, -1, -1)
+                   if self.corrections.get(k, self.log[k]) == correction.replaced), None)
+        if at is not None:
+            self.corrections[at] = correction.fill
+        assert self.ctx is not None
+        book = parts_of(self.ctx).book
+        self.world = attrs.evolve(self.world, portfolio=correct_fill(book, self.world.portfolio, correction))
+        if self.cursor.live():
+            self.echo(f"correct {correction.replaced_exec_id} -> {correction.exec_id}: "
+                      f"{correction.fill.quantity:g} @ {correction.fill.price!r} "
+                      f"commission {correction.fill.commission!r}")
+
+    def finish(self) -> None:
+        """The feed ended: book executions still without a commission report, check filled quantities."""
+        if self.step is None:
+            return
+        bar = len(self.tape) - 1
+        self.norm, made = flush(self.norm, self.now)
+        events: list[Event] = []
+        self._book(made, bar, events)
+        if events:
+            broker = settle(self.world.broker, events)
+            self.world, _ = drain(self.step, attrs.evolve(self.world, broker=broker), events)
 
     _reconciled = False
     _check_at = -1
@@ -383,7 +441,7 @@ class _Session:
                 order_of[m.exec_id] = m.order_ref
             grouped.setdefault(order_of.get(getattr(m, "exec_id", ""), ""), []).append(m)
         out: list[BrokerMessage] = []
-        for ref in self.absorbed.intents:
+        for ref in self.norm.orders:
             out.extend(grouped.get(ref, ()))
             out.extend(s for s in statuses if s.order_ref == ref)
         return out
@@ -414,6 +472,9 @@ class _Session:
                 await self.bar(record)
                 if self.halted:
                     break
+            else:
+                if not self.stop:
+                    self.finish()
             if not self.cursor.live():
                 raise LiveError(f"{self.path}: the journal holds {len(self.cursor.markets)} bars, the feed "
                                 f"ended after {len(self.tape)}: it was written from other data")
@@ -430,7 +491,8 @@ class _Session:
             raise LiveError("the feed gave no bars")
         data = self.tape.data()
         ctx, initial = start(self.strategies, data, self.config)
-        run = Run(data=data, config=self.config, strategies=self.strategies, events=tuple(self.log),
+        events = tuple(self.corrections.get(k, e) for k, e in enumerate(self.log))
+        run = Run(data=data, config=self.config, strategies=self.strategies, events=events,
                   event_bars=np.asarray(self.log_bars, dtype=np.int64), final=self.world, context=ctx,
                   initial=initial)
         return result_of(run)

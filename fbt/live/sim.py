@@ -5,7 +5,8 @@ kernel's simulated execution for the run's configuration (:func:`fbt.kernel.part
 book mode at once at the bar's ``adj_close`` with the run's commission (and slippage and risk
 checks), in the realistic modes on later bars (:func:`fbt.kernel.broker.fill_working`). It keeps its
 own account (cash and positions booked from its fills), so its risk checks see what a broker's
-would. It reports like a broker: an :class:`SimExecution` and a
+would. It reports like a broker: an :class:`~fbt.live.messages.ExecutionReport` (with the model's
+slippage per unit; no exchange, so its fills say ``SIM`` as a backtest's do) and a
 :class:`~fbt.live.messages.CommissionReport` per fill, an :class:`~fbt.live.messages.OrderStatus`
 after every change.
 
@@ -27,8 +28,6 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import attrs
 
 from fbt.core.errors import FbtError
 from fbt.core.events import (
@@ -57,21 +56,14 @@ from fbt.live.messages import (
     VenueError,
 )
 
-__all__ = ["SimAdapter", "SimExecution", "read_venue"]
+__all__ = ["SimAdapter", "read_venue"]
 
 #: IB's code for a duplicate order id (the sim venue refuses a second order with a known order_ref).
 DUPLICATE = 103
 
 
-@attrs.frozen(kw_only=True)
-class SimExecution(ExecutionReport):
-    """An execution of the sim venue: a broker's execution report and the model's slippage per unit."""
-
-    slippage: float = 0.0
-
-
 _REGISTRY: dict[str, type] = {c.__name__: c for c in (
-    Broker, Working, Portfolio, OrderEvent, OrderConditions, OrderIntent, SimExecution, ExecutionReport,
+    Broker, Working, Portfolio, OrderEvent, OrderConditions, OrderIntent, ExecutionReport,
     CommissionReport, OrderStatus, VenueError)}
 
 
@@ -212,9 +204,9 @@ class SimAdapter:
                 filled += e.quantity
                 n = sum(1 for m in out if isinstance(m, ExecutionReport) and m.order_ref == ref)
                 exec_id = f"sim.{oid:08x}.{e.timestamp:x}.{n + 1:02d}.01"
-                out.append(SimExecution(exec_id=exec_id, order_ref=ref, broker_order_id=oid, symbol=e.symbol,
-                                        direction=e.direction, quantity=e.quantity, price=e.price, time=e.timestamp,
-                                        cumulative=filled, exchange=e.exchange, slippage=e.slippage))
+                out.append(ExecutionReport(exec_id=exec_id, order_ref=ref, broker_order_id=oid, symbol=e.symbol,
+                                           direction=e.direction, quantity=e.quantity, price=e.price,
+                                           time=e.timestamp, cumulative=filled, slippage=e.slippage))
                 out.append(CommissionReport(exec_id=exec_id, commission=e.commission))
                 rest = intent.quantity - filled
                 out.append(OrderStatus(order_ref=ref, broker_order_id=oid, time=e.timestamp, filled=filled,
@@ -223,10 +215,11 @@ class SimAdapter:
             elif isinstance(e, OrderRejected):
                 out.append(OrderStatus(order_ref=ref, broker_order_id=oid, time=e.timestamp, filled=filled,
                                        remaining=e.quantity, state=OrderState.INACTIVE, error_code=201,
-                                       reason=f"{e.reason.value}: {e.detail}"))
+                                       reason=e.detail, cause=e.reason.value))
             elif isinstance(e, OrderCancelled):
                 out.append(OrderStatus(order_ref=ref, broker_order_id=oid, time=e.timestamp, filled=filled,
-                                       remaining=e.quantity, state=OrderState.CANCELLED, reason=e.reason.value))
+                                       remaining=e.quantity, state=OrderState.CANCELLED, reason=e.reason.value,
+                                       cause=e.reason.value))
             self._filled[ref] = filled
         return out
 

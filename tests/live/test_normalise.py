@@ -418,3 +418,30 @@ def test_laws_over_random_scripts(data: st.DataObject) -> None:
 def test_the_first_commission_report_of_an_execution_counts() -> None:
     _, events = run([com("e1.01", 1.0), com("e1.01", 2.0), ex("e1.01", 40)])
     assert [f.commission for f in of(FillEvent, events)] == [1.0]  # type: ignore[attr-defined]
+
+
+def test_the_venues_slippage_travels_to_the_fill() -> None:
+    state = register(initial("SIM"), intent())
+    slipped = attrs.evolve(ex("s.01", 100, price=10.05), slippage=0.05)
+    state, events = normalise_all(state, [slipped, CommissionReport(exec_id="s.01", commission=1.3)])
+    fill = next(e for e in events if isinstance(e, FillEvent))
+    assert (fill.slippage, fill.price, fill.exchange) == (0.05, 10.05, "SIM")
+
+
+def test_an_fbt_venue_says_its_own_reasons() -> None:
+    state = register(register(initial("SIM"), intent()), intent("r2", order_id=2))
+    rejected = OrderStatus(order_ref=REF, broker_order_id=7, state=OrderState.INACTIVE, filled=0.0, remaining=100,
+                           time=3, error_code=201, reason="needs 1,000.00, has 10.00", cause="cash")
+    cancelled = OrderStatus(order_ref="r2", broker_order_id=8, state=OrderState.CANCELLED, filled=0.0, remaining=100,
+                            time=4, reason="oco", cause="oco")
+    _, events = normalise_all(state, [rejected, cancelled])
+    assert events == (
+        OrderRejected(timestamp=3, symbol="A", order_id=1, direction=Direction.BUY, quantity=100,
+                      reason=RejectReason.CASH, detail="needs 1,000.00, has 10.00"),
+        OrderCancelled(timestamp=4, symbol="A", order_id=2, direction=Direction.BUY, quantity=100,
+                       reason=CancelReason.OCO),
+    )
+    # an unknown cause is a broker's word: a rejection with the venue's text
+    odd = attrs.evolve(rejected, cause="nonsense")
+    _, events = normalise(register(initial("IB"), intent()), odd)
+    assert isinstance(events[0], OrderRejected) and events[0].reason is RejectReason.BROKER
