@@ -5,6 +5,10 @@ of the feed through the broker (see :func:`fbt.live.run_live`), prints each orde
 rejection as it happens, and writes ``fbt run``'s files into ``--out``; the same command with the
 same ``--journal`` resumes after a stop or a crash. Ctrl-C finishes the current bar, closes the
 journal and writes the outputs. The sim venue keeps its record beside the journal (``PATH.venue``).
+
+Exit status (:data:`EXIT_CODES`): 0 the session ended (the feed ran out, or Ctrl-C); 2 bad input or
+a fault, one ``fbt: error:`` line; 3 halted: the venue's positions disagreed with the portfolio
+after reconciliation, no new orders were sent, the outputs up to there are written.
 """
 
 from __future__ import annotations
@@ -19,14 +23,27 @@ from fbt.core.errors import ConfigError
 if TYPE_CHECKING:
     from fbt.cli.options import Subparsers
 
-__all__ = ["cmd_live", "register"]
+__all__ = ["EXIT_CODES", "HALTED", "cmd_live", "register"]
+
+#: The exit status of a session that halted (a position mismatch after reconciliation).
+HALTED = 3
+
+#: What each exit status of ``fbt live`` means (printed by ``fbt live --help``).
+EXIT_CODES = (
+    (0, "the session ended: the feed ran out, or Ctrl-C finished the current bar"),
+    (2, "bad input or a fault (journal, data, broker connection): one 'fbt: error:' line"),
+    (HALTED, "halted: the venue's positions disagree with the portfolio after reconciliation; no new "
+             "orders were sent, the outputs up to the halt are written"),
+)
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     """Add ``live`` to ``fbt``'s parser."""
     p = subparsers.add_parser("live", help="paper or live trading through a broker (sim or ib), resumable",
                               parents=[parents.strategy, parents.capital, parents.periods, parents.risk_free,
-                                       parents.out, parents.models])
+                                       parents.out, parents.models],
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="exit status:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES))
     g = p.add_argument_group("session")
     g.add_argument("--broker", choices=("sim", "ib"), default="sim",
                    help="sim: the backtest's execution models, no venue (default); ib: Interactive Brokers")
@@ -68,10 +85,14 @@ def cmd_live(args: argparse.Namespace) -> int:
     def echo(line: str) -> None:
         print(line, flush=True)
 
-    result = run_live(strategy, feed, adapter, args.journal, config, echo=echo)
+    halted: list[str] = []
+    result = run_live(strategy, feed, adapter, args.journal, config, echo=echo, on_halt=halted.append)
     directory = result.write(args.out)
     print(result.summary())
     print(f"Journal {args.journal}")
     print(f"Wrote equity.csv, fills.csv, trades.csv, journal.jsonl and stats.json to {directory}")
     sys.stdout.flush()
+    if halted:
+        print(f"fbt live: halted: {halted[0]}", file=sys.stderr)
+        return HALTED
     return 0

@@ -161,9 +161,11 @@ class _Cursor:
 
 class _Session:
     def __init__(self, strategies: tuple[Strategy[Any], ...], feed: Feed, adapter: BrokerAdapter,
-                 journal: Path, config: Config, echo: Callable[[str], None] | None) -> None:
+                 journal: Path, config: Config, echo: Callable[[str], None] | None,
+                 on_halt: Callable[[str], None] | None = None) -> None:
         self.strategies, self.feed, self.adapter, self.path, self.config = strategies, feed, adapter, journal, config
         self.echo = echo or (lambda line: None)
+        self.on_halt = on_halt or (lambda detail: None)
         self.symbols = tuple(feed.symbols)
         history = max(history_needed(strategies, config.sizing), 1)
         self.tape = Tape(self.symbols, feed.time_format, history)
@@ -457,6 +459,7 @@ class _Session:
             self.note(Halted(bar=bar, detail=detail), bar)
             self.halted = True
             self.echo(f"halted  {detail}")
+            self.on_halt(detail)
 
     # --- the run ----------------------------------------------------------------------------------
 
@@ -527,12 +530,13 @@ async def run_live_async(
     strategy: Strategy[Any] | Sequence[Strategy[Any]], feed: Feed, adapter: BrokerAdapter,
     journal: str | os.PathLike[str], config: Config | None = None, *,
     echo: Callable[[str], None] | None = None, stop_on_interrupt: bool = True,
+    on_halt: Callable[[str], None] | None = None,
 ) -> Result:
     """Run a live session (see the module) and return its :class:`fbt.Result`; the async form of :func:`run_live`."""
     strategies = (strategy,) if isinstance(strategy, Strategy) else tuple(strategy)
     if not strategies:
         raise ConfigError("strategy: expected at least one fbt.Strategy, got none")
-    session = _Session(strategies, feed, adapter, Path(journal), config or Config(), echo)
+    session = _Session(strategies, feed, adapter, Path(journal), config or Config(), echo, on_halt)
     loop = asyncio.get_running_loop()
     installed = False
     if stop_on_interrupt:
@@ -549,14 +553,15 @@ async def run_live_async(
 def run_live(
     strategy: Strategy[Any] | Sequence[Strategy[Any]], feed: Feed, adapter: BrokerAdapter,
     journal: str | os.PathLike[str], config: Config | None = None, *,
-    echo: Callable[[str], None] | None = None,
+    echo: Callable[[str], None] | None = None, on_halt: Callable[[str], None] | None = None,
 ) -> Result:
     """Trade ``strategy`` on ``feed``'s bars through ``adapter``, journalling to ``journal``; return the
     session's :class:`fbt.Result` (the same pandas objects and ``write`` as :func:`fbt.run`).
 
     The same call with the same journal after a stop or a crash resumes where it ended (see the
     module); Ctrl-C finishes the current bar, closes the journal and returns. ``echo`` is told each
-    order, fill and rejection as it happens.
+    order, fill and rejection as it happens; ``on_halt`` is told why, if the session stops sending
+    orders (a position mismatch after reconciliation); the result is then the session's up to there.
 
     >>> import fbt, tempfile, pathlib
     >>> from fbt.live.feed import ReplayFeed
@@ -571,4 +576,4 @@ def run_live(
     >>> live.stats["final_equity"] == backtest.stats["final_equity"], len(live.fills) == len(backtest.fills)
     (True, True)
     """
-    return asyncio.run(run_live_async(strategy, feed, adapter, journal, config, echo=echo))
+    return asyncio.run(run_live_async(strategy, feed, adapter, journal, config, echo=echo, on_halt=on_halt))

@@ -104,6 +104,17 @@ def test_a_venue_that_disagrees_halts_new_orders(tmp_path: pathlib.Path, data_di
     assert live(*session(data_dir, journal)).returncode == 0
     pathlib.Path(f"{journal}.venue").unlink()  # a venue that knows none of the session's orders
     done = live(*session(data_dir, journal))
+    assert done.returncode == 3, done.stdout + done.stderr
     assert "halted  position mismatch after reconciliation" in done.stdout, done.stdout + done.stderr
+    assert done.stderr.strip().startswith("fbt live: halted: position mismatch"), done.stderr
     assert b'"type":"Halted"' in journal.read_bytes()
     assert not pathlib.Path(f"{journal}.venue").read_text().strip()  # nothing was sent
+
+
+def test_the_help_says_what_each_exit_status_means() -> None:
+    done = live("--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert "exit status:" in text
+    for code in ("0 the session ended", "2 bad input", "3 halted"):
+        assert code in text, done.stdout
