@@ -194,7 +194,7 @@ class CsvSink:
 
     def _rewrite(self, bound: int, final: int) -> None:
         fixed = self.tmp.with_name(self.tmp.name + ".fix")
-        if self._rewrite_arrow(bound, final, fixed):
+        if self._rewrite_bytes(bound, final, fixed):
             os.replace(fixed, self.tmp)
             return
         floats, times = self._floats, self._times
@@ -217,61 +217,45 @@ class CsvSink:
             shutil.copyfileobj(src, dst, 1 << 18)
         os.replace(fixed, self.tmp)
 
-    def _rewrite_arrow(self, bound: int, final: int, fixed: Path) -> bool:
-        """The rewrite by Arrow's kernels, whole appended chunks at a time; False when the text holds quotes
-        or rows Arrow would not read back one for one (then the rewrite goes row by row).
+    def _rewrite_bytes(self, bound: int, final: int, fixed: Path) -> bool:
+        """The rewrite as byte insertions, a written chunk at a time (numpy on the bytes): ``.0`` after a whole
+        number, ``-`` before a zero that was -0.0, the finer unit's zeros after a label. False when a chunk's
+        text is not one field per separator (quotes): then the rewrite goes row by row.
         """
-        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]  # (no type stubs)
-        import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
-        import pyarrow.csv as pcsv  # type: ignore[import-untyped,unused-ignore]
-
-        rows, end = next((r, b) for r, b in self._marks if r >= bound)
-        start = self._marks[0][1]
-        with open(self.tmp, "rb") as src:
-            header = src.read(start)
-            data = src.read(end - start)
-        if b'"' in data:
-            return False
-        names = [f"c{k}" for k in range(len(self.kinds))]
-        try:
-            table = pcsv.read_csv(pa.BufferReader(data), read_options=pcsv.ReadOptions(column_names=names),
-                                  convert_options=pcsv.ConvertOptions(
-                                      column_types=dict.fromkeys(names, pa.string()), null_values=[],
-                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
-        except pa.ArrowInvalid:
-            return False
-        if table.num_rows != rows:
-            return False
-        columns = [table.column(k).combine_chunks() for k in range(len(names))]
-        at = np.arange(rows)
-        for k, column in self._floats.items():
-            if column.whole or not column.flipped_at:
-                continue
-            # a whole number below 2**53 reads back as itself: its float text is the integer's and ".0"
-            texts = pc.if_else(pa.array(at < column.flipped_at),
-                               pc.binary_join_element_wise(columns[k], ".0", ""), columns[k])
-            zeros = np.array(sorted(column.negative_zeros), dtype=np.int64)
-            zeros = zeros[zeros < column.flipped_at]
-            if zeros.size:
-                mask = np.zeros(rows, dtype=np.bool_)
-                mask[zeros] = True
-                texts = pc.if_else(pa.array(mask), "-0.0", texts)
-            columns[k] = texts
-        for k, time_column in self._times.items():
-            to = max(time_column.level, final)
-            starts = [*time_column.changes, (rows, to)]
-            for (lo, level), (hi, _) in itertools.pairwise(starts):
-                if level >= to or lo >= rows:
-                    continue
-                hi = min(hi, rows)
-                mask = (at >= lo) & (at < hi)
-                columns[k] = pc.if_else(pa.array(mask),
-                                        pc.binary_join_element_wise(columns[k], refine("", level, to), ""), columns[k])
+        width = len(self.kinds)
+        flipped = [(k, c) for k, c in self._floats.items() if not c.whole and c.flipped_at]
+        finer = [(k, c, max(c.level, final)) for k, c in self._times.items() if c.rows_to_fix(final, self.rows)]
+        zeros = {k: np.array(sorted(c.negative_zeros), dtype=np.int64) for k, c in flipped}
         with open(self.tmp, "rb") as src, open(fixed, "wb") as dst:
-            dst.write(header)
-            write_table_rows(dst, columns)
-            src.seek(end)
-            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.write(src.read(self._marks[0][1]))
+            for (lo, start), (hi, end) in itertools.pairwise(self._marks):
+                if lo >= bound:
+                    src.seek(start)
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                    return True
+                data = np.frombuffer(src.read(end - start), dtype=np.uint8)
+                if (data == 34).any():  # a quote
+                    return False
+                ends = np.flatnonzero((data == 44) | (data == 10))  # each field's end: a comma or the line end
+                n = hi - lo
+                if ends.size != n * width:
+                    return False
+                seps = ends.reshape(n, width)
+                if not (data[seps[:, -1]] == 10).all():
+                    return False
+                edits: list[tuple[npt.NDArray[np.int64], str]] = []  # (before which bytes, the text put there)
+                rows = np.arange(lo, hi)
+                for k, column in flipped:
+                    edits.append((seps[rows < column.flipped_at, k], ".0"))
+                    z = zeros[k][(zeros[k] >= lo) & (zeros[k] < min(hi, column.flipped_at))] - lo
+                    if z.size:  # "0" written for -0.0: "-0.0"
+                        edits.append((seps[z, k - 1] + 1 if k else np.where(z > 0, seps[z - 1, -1] + 1, 0), "-"))
+                for k, time_column, to in finer:
+                    for (first, level), (last, _) in itertools.pairwise([*time_column.changes, (self.rows, to)]):
+                        mask = (rows >= first) & (rows < last)
+                        if level < to and mask.any():
+                            edits.append((seps[mask, k], refine("", level, to)))
+                dst.write(_insert(data, edits).tobytes())
         return True
 
     def commit(self) -> None:
@@ -285,3 +269,18 @@ class CsvSink:
         for path in (self.tmp, self.tmp.with_name(self.tmp.name + ".fix")):
             if path.exists():
                 path.unlink()
+
+
+def _insert(data: npt.NDArray[np.uint8], edits: list[tuple[npt.NDArray[np.int64], str]]) -> npt.NDArray[np.uint8]:
+    """``data`` with each edit's text put before each of its positions (texts at one position in the order given).
+
+    >>> _insert(np.frombuffer(b"1,2\\n", dtype=np.uint8), [(np.array([1, 3]), ".0")]).tobytes()
+    b'1.0,2.0\\n'
+    """
+    where = [at for at, text in edits for _ in text.encode()]
+    what = [np.full(at.size, byte, dtype=np.uint8) for at, text in edits for byte in text.encode()]
+    if not where:
+        return data
+    at = np.concatenate(where)
+    order = np.argsort(at, kind="stable")
+    return np.insert(data, at[order], np.concatenate(what)[order])
