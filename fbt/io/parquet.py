@@ -1,4 +1,4 @@
-"""Read bars from Parquet files, with exactly the checks of a CSV file (needs ``pip install 'fbt[parquet]'``).
+"""Read bars from Parquet files, with exactly the checks of a CSV file (pyarrow, a dependency of fbt).
 
 A Parquet file holds one symbol's bars, as pandas writes a DataFrame (``frame.to_parquet(path)``):
 the dates in a :class:`~pandas.DatetimeIndex` or a date column (``Date``, ``Datetime``,
@@ -36,7 +36,7 @@ def require_pyarrow() -> None:
     try:
         import pyarrow  # type: ignore[import-untyped,unused-ignore]  # noqa: F401  (no type stubs)
     except ImportError:
-        raise ConfigError("Parquet files need pyarrow: pip install 'fbt[parquet]'") from None
+        raise ConfigError("Parquet files need pyarrow (a dependency of fbt): pip install pyarrow") from None
 
 
 def read_parquet(path: str | os.PathLike[str]) -> SymbolBars:
