@@ -29,10 +29,6 @@ NUMBERS = ["1", "1.5", "10.25", "1e2", "1E2", ".5", "5.", "+1.5", " 2.5", "2.5 "
            "-inf", "", "1_0", "0x10", "1,5", "\u0661", "100.00000000000001", "0.30000000000000004", "9" * 30, "1e400"]
 
 
-def _bytes(path: Path) -> tuple[bytes, ...]:
-    return (path.read_bytes(),)
-
-
 def _same(a: SymbolBars, b: SymbolBars) -> bool:
     return (a.timestamps.tobytes() == b.timestamps.tobytes() and a.has_time == b.has_time
             and list(a.columns) == list(b.columns)
