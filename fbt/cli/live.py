@@ -57,7 +57,20 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     ib.add_argument("--host", default="127.0.0.1", help="TWS or IB Gateway host (default 127.0.0.1)")
     ib.add_argument("--port", type=whole("--port"), default=7497, help="TWS or IB Gateway port (default 7497, paper)")
     ib.add_argument("--client-id", type=whole("--client-id", 0), default=1, help="API client id (default 1)")
+    ib.add_argument("--wait", type=_seconds, default=10.0, metavar="SECONDS",
+                    help="after a bar's orders, wait at most this long for each to be final before the next bar "
+                         "(default 10; later fills are booked when they come)")
     p.set_defaults(func=cmd_live)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -86,7 +99,8 @@ def cmd_live(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     halted: list[str] = []
-    result = run_live(strategy, feed, adapter, args.journal, config, echo=echo, on_halt=halted.append)
+    result = run_live(strategy, feed, adapter, args.journal, config, echo=echo, on_halt=halted.append,
+                      wait=args.wait)
     directory = result.write(args.out)
     print(result.summary())
     print(f"Journal {args.journal}")

@@ -20,6 +20,18 @@ lines):
 5. the venue's replies (notes), their events journalled, then stepped: a fill booked on the bar
    its order was sent (book mode) lands where the book's port would have put it.
 
+**When a bar is done.** The sim venue answers at once: its replies are in when ``submit`` returns.
+A venue that answers later (IB; an adapter without ``ready()``, whose :meth:`messages` the session
+reads all the time) is waited for after step 4 until every order sent on the bar is final (filled,
+cancelled or rejected) with each of its executions booked, or until ``wait`` seconds (default 10)
+have passed, whichever comes first; then step 5 steps what arrived. What comes later (a fill after
+the timeout, a resting order's fill) is booked when it comes: with the next bar's step 2, in the
+work slot, like a realistic mode's fill of a working order. A dropped connection (a
+``Connection(DISCONNECTED)`` message) is reconnected at once (the adapter's ``reconnect``, same
+client id, capped backoff), the venue's executions and orders replayed through the normaliser
+(which absorbs what it knew), the filled quantities checked, and the positions compared once the
+bar's events are booked (a mismatch halts, as after a restart).
+
 **Restart.** The same call with the same journal resumes: the journal is read tolerantly (a torn
 last line is dropped and reported), the session runs again over the journalled bars with sending
 disabled — every line it would write must equal the journal's, so a journal of another strategy,
@@ -65,13 +77,14 @@ from fbt.kernel.loop import Run, start
 from fbt.kernel.parts import parts_of
 from fbt.kernel.step import drain, make_step
 from fbt.live.adapter import BrokerAdapter
-from fbt.live.events import BrokerAnomaly, FillCorrected, OrderAccepted
+from fbt.live.events import AnomalyKind, BrokerAnomaly, FillCorrected, OrderAccepted
 from fbt.live.feed import Feed, Tape
 from fbt.live.ids import order_ref
 from fbt.live.messages import (
     BrokerMessage,
     CommissionReport,
     Connection,
+    ConnectionState,
     ExecutionReport,
     OrderIntent,
     OrderStatus,
@@ -189,6 +202,11 @@ class _Session:
         self.torn: int | None = None
         self.halted = False
         self.stop = False
+        self.wait = 10.0  # seconds a venue that answers later is waited for after a bar's orders
+        self.pump: asyncio.Task[None] | None = None
+        self.queue: list[BrokerMessage] = []
+        self.arrived = asyncio.Event()
+        self.closing = False
 
     # --- the journal ------------------------------------------------------------------------------
 
@@ -335,7 +353,8 @@ class _Session:
                       f"{intent.order_type.value}")
             await self.adapter.submit(intent)
         # 5. the replies
-        replies = await self.inbound(b)
+        sent = [self.refs[o.order_id] for o in orders if o.order_id in self.refs]
+        replies = await self.inbound(b, sent if self.cursor.live() else ())
         if replies:
             broker = settle(self.world.broker, replies)
             self.world, _ = drain(step, attrs.evolve(self.world, broker=broker), replies)
@@ -355,27 +374,90 @@ class _Session:
             return decode_record(_plain(c.notes[c.n].record), _NOTES)
         return None
 
-    async def inbound(self, bar: int) -> list[Event]:
-        """The venue's messages at this point of the bar, journalled, and the events they make."""
+    async def inbound(self, bar: int, awaited: Sequence[str] = ()) -> list[Event]:
+        """The venue's messages at this point of the bar, journalled, and the events they make.
+
+        ``awaited``: the order refs sent on this bar; a venue that answers later (one without
+        ``ready()``, such as IB) is waited for until each of them is final, or ``wait`` seconds.
+        """
         events: list[Event] = []
         while not self.cursor.live():
             m = self._next_note(bar)
+            if isinstance(m, BrokerAnomaly) and m.kind is AnomalyKind.FILLED_MISMATCH:
+                self._replay_check(bar, events)  # the check after a reconnect, run again
+                continue
             if not isinstance(m, _MESSAGES):
                 break
             self._take(m, bar, events)
         if not self.cursor.live():
             return events
-        fresh = _ready(self.adapter)
+        fresh = self._drain()
         if not self._reconciled:  # the journal ends here: what does the venue know that it does not?
             self._reconciled = True
             self._check_at = bar
             for m in await self._history():
                 self._take(m, bar, events, replayed=True)
-            self.norm, checked = check(self.norm, self.now)
-            self._book(checked, bar, events)
+            self._replay_check(bar, events)
+        await self._absorb(fresh, bar, events)
+        if awaited and self.pump is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.wait
+            while not self._done(awaited):
+                left = deadline - loop.time()
+                if left <= 0:
+                    self.echo(f"waited  {self.wait:g}s for the orders of bar {bar}; their fills are booked "
+                              f"when they come")
+                    break
+                self.arrived.clear()
+                if not self.queue:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.arrived.wait(), left)
+                await self._absorb(self._drain(), bar, events)
+        return events
+
+    def _replay_check(self, bar: int, events: list[Event]) -> None:
+        self.norm, checked = check(self.norm, self.now)
+        self._book(checked, bar, events)
+
+    def _done(self, refs: Sequence[str]) -> bool:
+        """Whether every order of ``refs`` is final at the venue with all its fills booked."""
+        for ref in refs:
+            track = self.norm.orders.get(ref)
+            if track is None:
+                continue
+            if track.final is None or track.filled + 1e-9 < track.venue_filled:
+                return False
+        return True
+
+    async def _absorb(self, fresh: Sequence[BrokerMessage], bar: int, events: list[Event]) -> None:
+        """Take live messages; a dropped connection is reconnected and the venue's executions replayed."""
         for m in fresh:
             self._take(m, bar, events)
-        return events
+            if isinstance(m, Connection) and m.state is ConnectionState.DISCONNECTED and not self.closing:
+                await self._reconnect(bar, events)
+
+    async def _reconnect(self, bar: int, events: list[Event]) -> None:
+        reconnect = getattr(self.adapter, "reconnect", None)
+        if reconnect is None:
+            raise LiveError(f"the {self.adapter.name} venue closed the connection and cannot reconnect")
+        self.echo("reconnecting: the connection to the venue dropped")
+        attempts = await reconnect()
+        self.echo(f"reconnected after {attempts} attempt{'s' if attempts != 1 else ''}; replaying executions")
+        for m in await self._history():
+            self._take(m, bar, events, replayed=True)
+        self._replay_check(bar, events)
+        self._check_at = bar  # positions are compared once this bar's events are booked
+
+    def _drain(self) -> list[BrokerMessage]:
+        if self.pump is None:
+            return _ready(self.adapter)
+        out, self.queue = self.queue, []
+        return out
+
+    async def _pump_messages(self) -> None:
+        async for m in self.adapter.messages():
+            self.queue.append(m)
+            self.arrived.set()
 
     def _take(self, message: BrokerMessage, bar: int, events: list[Event], *, replayed: bool = False) -> None:
         before = self.norm
@@ -465,6 +547,8 @@ class _Session:
 
     async def run(self) -> Result:
         await self.adapter.connect()
+        if getattr(self.adapter, "ready", None) is None:  # a venue that answers later: read it all the time
+            self.pump = asyncio.ensure_future(self._pump_messages())
         try:
             self.open()
             if self.torn is not None:
@@ -486,7 +570,11 @@ class _Session:
         finally:
             if self.writer is not None:
                 self.writer.abandon()
+            self.closing = True
             await self.adapter.close()
+            if self.pump is not None:
+                self.pump.cancel()
+                await asyncio.gather(self.pump, return_exceptions=True)
         return self.result()
 
     def result(self) -> Result:
@@ -530,13 +618,16 @@ async def run_live_async(
     strategy: Strategy[Any] | Sequence[Strategy[Any]], feed: Feed, adapter: BrokerAdapter,
     journal: str | os.PathLike[str], config: Config | None = None, *,
     echo: Callable[[str], None] | None = None, stop_on_interrupt: bool = True,
-    on_halt: Callable[[str], None] | None = None,
+    on_halt: Callable[[str], None] | None = None, wait: float = 10.0,
 ) -> Result:
     """Run a live session (see the module) and return its :class:`fbt.Result`; the async form of :func:`run_live`."""
     strategies = (strategy,) if isinstance(strategy, Strategy) else tuple(strategy)
     if not strategies:
         raise ConfigError("strategy: expected at least one fbt.Strategy, got none")
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0 or wait == float("inf"):
+        raise ConfigError(f"wait: expected a number of seconds >= 0, got {wait!r}")
     session = _Session(strategies, feed, adapter, Path(journal), config or Config(), echo, on_halt)
+    session.wait = float(wait)
     loop = asyncio.get_running_loop()
     installed = False
     if stop_on_interrupt:
@@ -554,6 +645,7 @@ def run_live(
     strategy: Strategy[Any] | Sequence[Strategy[Any]], feed: Feed, adapter: BrokerAdapter,
     journal: str | os.PathLike[str], config: Config | None = None, *,
     echo: Callable[[str], None] | None = None, on_halt: Callable[[str], None] | None = None,
+    wait: float = 10.0,
 ) -> Result:
     """Trade ``strategy`` on ``feed``'s bars through ``adapter``, journalling to ``journal``; return the
     session's :class:`fbt.Result` (the same pandas objects and ``write`` as :func:`fbt.run`).
@@ -562,6 +654,8 @@ def run_live(
     module); Ctrl-C finishes the current bar, closes the journal and returns. ``echo`` is told each
     order, fill and rejection as it happens; ``on_halt`` is told why, if the session stops sending
     orders (a position mismatch after reconciliation); the result is then the session's up to there.
+    ``wait`` bounds, in seconds, how long a venue that answers later (IB) is waited for after a
+    bar's orders (see the module: when a bar is done).
 
     >>> import fbt, tempfile, pathlib
     >>> from fbt.live.feed import ReplayFeed
@@ -576,4 +670,5 @@ def run_live(
     >>> live.stats["final_equity"] == backtest.stats["final_equity"], len(live.fills) == len(backtest.fills)
     (True, True)
     """
-    return asyncio.run(run_live_async(strategy, feed, adapter, journal, config, echo=echo, on_halt=on_halt))
+    return asyncio.run(run_live_async(strategy, feed, adapter, journal, config, echo=echo, on_halt=on_halt,
+                                      wait=wait))

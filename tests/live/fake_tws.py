@@ -170,6 +170,8 @@ class FakeTWS:
     #: hang up right after the handshake, without a word
     hang_up: bool = False
     next_valid_id: int = 1
+    #: announce as next valid id one more than the highest order id seen, as a TWS that keeps its books does
+    ids_follow_orders: bool = False
     lifetime: float = 20.0
 
     port: int = 0
@@ -270,7 +272,9 @@ class FakeTWS:
                 await conn.writer.drain()
                 self._drop(conn)
                 return
-            self._send(conn, ["9", "1", self.next_valid_id])
+            next_id = max([self.next_valid_id, *(i + 1 for i in self.orders)]) if self.ids_follow_orders \
+                else self.next_valid_id
+            self._send(conn, ["9", "1", next_id])
             self._send(conn, ["15", "1", ACCOUNT])
             await self._run(conn, self.on_connect(conn.index))
         elif kind == "3":
@@ -345,8 +349,11 @@ class FakeTWS:
                 continue
             message = self._book(step)
             if not away and message is not None:
-                self._send(conn, message)
-                await conn.writer.drain()
+                try:
+                    self._send(conn, message)
+                    await conn.writer.drain()
+                except ConnectionError:  # the client went away: the broker goes on without it
+                    away = True
 
     def _book(self, step: Step) -> list[object] | None:
         if isinstance(step, OpenOrder):
@@ -490,6 +497,28 @@ class FakeTWS:
             # minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole, midOffsetAtHalf (>= 170)
             *[""] * 5,
         ]  # fmt: skip
+
+
+def auto_fill(price: Callable[[Placed], float], commission: float = 1.0,
+              drop_after: frozenset[int] = frozenset()) -> OrderScript:
+    """A script filling every order at once and in full at ``price(order)``, its commission reported.
+
+    For the orders whose place in arrival order (0 the first) is in ``drop_after`` the connection
+    drops right after the execution: the commission report and the Filled status happen at the
+    broker unseen (a later ``reqExecutions`` and ``reqCompletedOrders`` replay them).
+    """
+    count = [0]
+
+    def script(o: Placed) -> list[Step]:
+        i, k = o.order_id, count[0]
+        count[0] += 1
+        exec_id = f"0000e0d5.{0x65943c00 + i:08x}.01.01"
+        steps: list[Step] = [OpenOrder(i, "Submitted"), Status(i, "Submitted"), Exec(i, exec_id, o.quantity, price(o))]
+        if k in drop_after:
+            steps.append(Drop())
+        return [*steps, Report(exec_id, commission), Status(i, "Filled")]
+
+    return script
 
 
 async def free_port() -> int:
