@@ -19,7 +19,7 @@ last bar at or before it.
 
 from __future__ import annotations
 
-from fbt.audit.comparison import Diff, describe_event, describe_world, diff
+from fbt.audit.comparison import Diff, describe_event, describe_world, diff, market_fingerprint, same_inputs
 from fbt.audit.core import check_inputs, replay
 from fbt.audit.travel import Resumed, events_between, resume, state_at, world_after, world_before
 from fbt.audit.when import When, bar_of, format_time
@@ -35,8 +35,10 @@ __all__ = [
     "diff",
     "events_between",
     "format_time",
+    "market_fingerprint",
     "replay",
     "resume",
+    "same_inputs",
     "state_at",
     "world_after",
     "world_before",

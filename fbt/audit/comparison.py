@@ -18,9 +18,38 @@ from fbt.journal import (
     Journal,
     JournalError,
     as_run,
+    data_fingerprint,
     read_journal,
 )
 from fbt.kernel.loop import Run
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def market_fingerprint(journal: Journal) -> str | None:
+    """The fingerprint of a journal's market data, comparable across run folders and live journals.
+
+    A run's journal names it in its header; a live session's journal holds its bars inline (the
+    header has none), and their fingerprint is taken as ``fbt run`` takes it of loaded data, so a
+    live journal and a run on the same bars agree. None for a journal with neither.
+    """
+    if journal.header.data_fingerprint is not None:
+        return journal.header.data_fingerprint
+    if journal.markets:
+        return data_fingerprint(journal.market_data())
+    return None
+
+
+def same_inputs(a: Journal, b: Journal) -> tuple[bool, bool]:
+    """Whether two journals ran the same strategies and configuration, and on the same market data.
+
+    Unlike their input fingerprints (a live session's is made without its data, which it does not
+    know in advance), this compares like with like between a live journal and a run folder.
+    """
+    same_code = a.header.strategies == b.header.strategies and a.header.config == b.header.config
+    data_a, data_b = market_fingerprint(a), market_fingerprint(b)
+    return same_code, data_a is not None and data_a == data_b
+
 
 # --- diff ---------------------------------------------------------------------------------------
 

@@ -65,7 +65,7 @@ def test_live_sim_on_real_data_writes_fbt_runs_files(tmp_path: pathlib.Path, opt
 
 
 def test_replay_and_diff_accept_a_live_journal(tmp_path: pathlib.Path) -> None:
-    from fbt.audit import diff, replay
+    from fbt.audit import diff, market_fingerprint, replay, same_inputs
 
     cfg = config(execution="next-open")
     strategy = moving_average_crossover(10, 40)
@@ -74,4 +74,11 @@ def test_replay_and_diff_accept_a_live_journal(tmp_path: pathlib.Path) -> None:
     assert world.portfolio.positions == session.final_world.portfolio.positions
     assert world.portfolio.cash == session.final_world.portfolio.cash
     backtest = fbt.run(strategy, fbt.load_dir(sample_dir()), cfg)
-    assert diff(fbt.journal.read_journal(tmp_path / "journal.jsonl"), backtest.journal()).identical
+    mine, theirs = fbt.journal.read_journal(tmp_path / "journal.jsonl"), backtest.journal()
+    assert diff(mine, theirs).identical
+    # the live header has no data fingerprint: its inline bars give the run's
+    assert mine.header.data_fingerprint is None
+    assert market_fingerprint(mine) == theirs.header.data_fingerprint is not None
+    assert same_inputs(mine, theirs) == (True, True)
+    other = fbt.run(moving_average_crossover(10, 41), fbt.load_dir(sample_dir()), cfg).journal()
+    assert same_inputs(mine, other) == (False, True)
