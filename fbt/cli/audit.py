@@ -87,15 +87,15 @@ def _label(strategy: Strategy[Any], data: BarData) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from fbt.audit import diff
+    from fbt.audit import diff, same_inputs
     from fbt.journal import read_journal
 
     a, b = read_journal(args.a), read_journal(args.b)
     result = diff(a, b)
     print(result.describe())
-    if a.header.input_fingerprint != b.header.input_fingerprint:
+    same_code, same_data = same_inputs(a, b)  # a live journal's bars are inline: compared as data too
+    if not (same_code and same_data):
         labels = [", ".join(j.header.strategy_labels()) for j in (a, b)]
-        same_data = a.header.data_fingerprint == b.header.data_fingerprint
         print(f"(the inputs differ: A ran {labels[0]}, B ran {labels[1]}; "
               f"{'same' if same_data else 'different'} market data)")
     return 0 if result.identical else 1
