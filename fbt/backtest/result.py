@@ -17,7 +17,7 @@ from fbt.core.events import OrderRejected
 from fbt.core.market import FIELDS, BarData
 from fbt.core.state import World
 from fbt.core.strategy import Strategy
-from fbt.io.text import float_texts, time_texts
+from fbt.io.text import float_columns, float_texts, time_texts
 from fbt.io.writers import write_csv, write_json
 from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
 from fbt.journal.fingerprint import remember_fingerprints
@@ -198,14 +198,14 @@ class Result:
     def _equity_columns(self, c: Curve) -> tuple[list[str], list[Any]]:
         """equity.csv's header and its rows as text columns (Arrow string arrays)."""
         data = self.run.data
-        header, cols = ["timestamp"], [time_texts(data.timestamps, data.time_format)]
+        header, values = ["timestamp"], []
         for s, symbol in enumerate(data.symbols):
             header += [f"{symbol}_position", f"{symbol}_holdings"]
-            cols += [float_texts(c.positions[s]), float_texts(c.holdings[s])]
+            values += [c.positions[s], c.holdings[s]]
         for name in ("cash", "commission", "total", "returns", "equity_curve", "drawdown"):
             header.append(name)
-            cols.append(float_texts(getattr(c, name)))
-        return header, cols
+            values.append(getattr(c, name))
+        return header, [time_texts(data.timestamps, data.time_format), *float_columns(values)]
 
     def _write_events(self, directory: Path, f: FillTable, trades: Trades) -> Fingerprints:
         """Write fills.csv, trades.csv and the journal; return the run's fingerprints."""

@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from fbt.io.text import float_texts, text_column, time_texts, write_table_rows
+from fbt.io.text import float_columns, text_column, time_texts, write_table_rows
 
 __all__ = ["CsvSink", "Kind", "temporary"]
 
@@ -80,16 +80,17 @@ class _FloatColumn:
         self.flipped_at = 0  # rows before this were written as integers and must be rewritten
         self.negative_zeros: set[int] = set()
 
-    def texts(self, values: npt.NDArray[np.float64], row: int) -> object:
+    def values(self, values: npt.NDArray[np.float64], row: int) -> npt.NDArray[np.float64]:
+        """Take the next values (from ``row``): whether the column is still whole, where its -0.0 are."""
         v = np.asarray(values, dtype=np.float64)
         if not v.size:
-            return text_column([])
+            return v
         if self.whole and not (np.isfinite(v).all() and (v == np.round(v)).all() and np.abs(v).max() < 2**53):
             self.whole, self.flipped_at = False, row
         if self.whole:
             zeros = np.flatnonzero((v == 0.0) & np.signbit(v))
             self.negative_zeros.update((zeros + row).tolist())
-        return float_texts(v, whole=self.whole)
+        return v
 
     def fix(self, text: str, row: int) -> str:
         if self.whole or row >= self.flipped_at:
@@ -164,9 +165,13 @@ class CsvSink:
     def append(self, columns: Sequence[object], *, time_format: str) -> None:
         """Write rows given as columns (equal lengths), in order."""
         texts: list[object] = []
+        floats = [k for k in range(len(columns)) if k in self._floats]
+        formatted = dict(zip(floats, float_columns(
+            [self._floats[k].values(columns[k], self.rows) for k in floats],  # type: ignore[arg-type]
+            [self._floats[k].whole for k in floats]), strict=True))
         for k, column in enumerate(columns):
             if k in self._floats:
-                texts.append(self._floats[k].texts(column, self.rows))  # type: ignore[arg-type]
+                texts.append(formatted[k])
             elif k in self._times:
                 texts.append(self._times[k].texts(column, time_format, self.rows))  # type: ignore[arg-type]
             else:

@@ -84,7 +84,10 @@ def test_arrow_reads_only_what_the_other_reader_reads_the_same(tmp_path: Path, m
     path.write_bytes(text.encode())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        source, layout, _, first_line = csv_layout(path)
+        try:
+            source, layout, _, first_line = csv_layout(path)
+        except DataError:  # the header or the first row's width: refused before any reader
+            return
         fast = read_arrow(source, layout, 1, first_line)
         reference = _without_arrow(path, monkeypatch)
         result = _with_arrow(path)
