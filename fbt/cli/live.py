@@ -22,6 +22,7 @@ from fbt.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from fbt.cli.options import Subparsers
+    from fbt.live.adapter import BrokerAdapter
 
 __all__ = ["EXIT_CODES", "HALTED", "cmd_live", "register"]
 
@@ -48,8 +49,16 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     g.add_argument("--broker", choices=("sim", "ib"), default="sim",
                    help="sim: the backtest's execution models, no venue (default); ib: Interactive Brokers")
     g.add_argument("--feed", required=True, metavar="replay:DIR|ib",
-                   help="where closed bars come from: replay:DIR plays a data directory as fbt run --data DIR")
-    g.add_argument("--symbols", help="comma-separated symbols to trade (default: every file of replay:DIR)")
+                   help="where closed bars come from: replay:DIR plays a data directory as fbt run --data DIR; "
+                        "ib aggregates IB's 5-second real-time bars into --bar-size bars")
+    g.add_argument("--symbols", help="comma-separated symbols to trade (default: every file of replay:DIR; "
+                                     "--feed ib needs them)")
+    g.add_argument("--bar-size", metavar="SIZE",
+                   help="--feed ib: the closed bars made of IB's 5-second bars, e.g. 30s, 1min, 5min, 1h "
+                        "(default 1min); labelled by the period's start, as the shared data are")
+    g.add_argument("--idle", type=_positive_seconds, metavar="SECONDS",
+                   help="--feed ib: end the session after this many seconds without a 5-second bar "
+                        "(default: run until Ctrl-C)")
     g.add_argument("--journal", required=True, metavar="PATH",
                    help="the session's write-ahead journal; the same path resumes the session")
     ib = p.add_argument_group("Interactive Brokers (--broker ib)")
@@ -73,6 +82,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     """Run ``fbt live``: the session, then its files into ``--out``, then the summary."""
     from fbt.backtest.result import configure
@@ -80,20 +96,34 @@ def cmd_live(args: argparse.Namespace) -> int:
     from fbt.live import ReplayFeed, SimAdapter, feed_from, run_live
 
     strategy = make_strategy(args.strategy, dict(args.param))
-    feed = feed_from(args.feed, symbol_list(args.symbols))
-    data = feed.data if isinstance(feed, ReplayFeed) else None
+    symbols = symbol_list(args.symbols)
+    live_bars = args.feed == "ib"
+    if not live_bars and (args.bar_size is not None or args.idle is not None):
+        raise ConfigError(f"--{'bar-size' if args.bar_size is not None else 'idle'}: only --feed ib makes "
+                          f"bars of IB's 5-second bars")
+    if args.contracts and args.broker == "sim" and not live_bars:
+        raise ConfigError("--contracts: only --broker ib trades contracts")
+    if live_bars and not symbols:
+        raise ConfigError("--feed ib: expected --symbols, the symbols to subscribe")
+    replay = None if live_bars else feed_from(args.feed, symbols)
+    data = replay.data if isinstance(replay, ReplayFeed) else None
     config = configure(None, data, capital=args.capital, periods=args.periods, risk_free=args.risk_free,
                        **model_overrides(args))
-    if args.broker == "sim":
-        adapter = SimAdapter(f"{args.journal}.venue", config, feed.symbols)
-    else:
+    ib = None
+    if live_bars or args.broker == "ib":
         from fbt.live.contracts import load_contracts
         from fbt.live.ib import IBAdapter
 
-        contracts = load_contracts(args.contracts, feed.symbols, instruments=dict(config.instruments))
-        adapter = IBAdapter(args.host, args.port, args.client_id, contracts)  # type: ignore[assignment]
-    if args.contracts and args.broker == "sim":
-        raise ConfigError("--contracts: only --broker ib trades contracts")
+        traded = list(replay.symbols) if replay is not None else list(symbols or ())
+        contracts = load_contracts(args.contracts, traded, instruments=dict(config.instruments))
+        ib = IBAdapter(args.host, args.port, args.client_id, contracts)
+    feed = replay if replay is not None else feed_from(args.feed, symbols, source=ib, journal=args.journal,
+                                                       bar_size=args.bar_size or "1min", idle=args.idle)
+    if args.broker == "sim":
+        adapter: BrokerAdapter = SimAdapter(f"{args.journal}.venue", config, feed.symbols)
+    else:
+        assert ib is not None
+        adapter = ib
 
     def echo(line: str) -> None:
         print(line, flush=True)

@@ -102,6 +102,17 @@ class BarSpec:
         """The first instant (UTC ns) after ``period``."""
         return (period + 1) * self.size - self.offset
 
+    def period_of(self, label: int) -> int:
+        """The period a bar labelled ``label`` stands for (the inverse of :meth:`stamp`).
+
+        >>> spec = BarSpec(size=60 * SECOND, label="end")
+        >>> spec.period_of(spec.stamp(7))
+        7
+        """
+        if self.label == "date":
+            return label // self.size
+        return self.period(label - self.size if self.label == "end" else label)
+
     def stamp(self, period: int) -> int:
         """The label a bar of ``period`` carries."""
         if self.label == "date":
@@ -172,12 +183,7 @@ def initial(spec: BarSpec, emitted: Mapping[str, int] | None = None) -> Aggregat
     >>> aggregate(s, RealTimeBar(symbol="A", time=65 * SECOND, open=1, high=1, low=1, close=1))[0].dropped
     {'A': 1}
     """
-    periods: dict[str, int] = {}
-    for symbol, label in (emitted or {}).items():
-        if spec.label == "date":
-            periods[symbol] = label // spec.size
-        else:
-            periods[symbol] = spec.period(label - spec.size if spec.label == "end" else label)
+    periods = {symbol: spec.period_of(label) for symbol, label in (emitted or {}).items()}
     return AggregatorState(spec=spec, emitted=periods)
 
 

@@ -30,6 +30,14 @@ the session's next valid id and keeps the highest it has used, so across a recon
 announces a new next valid id) an id is never handed out twice, even by a TWS that restarted its
 count.
 
+Market data: :meth:`IBAdapter.realtime_bars` subscribes IB's 5-second real-time bars
+(``reqRealTimeBars(contract, 5, "TRADES", False)``) for each symbol and yields them as
+:class:`fbt.live.bars.RealTimeBar` records in arrival order. While it is subscribed the adapter
+resubscribes by itself when IB says data were lost (1101), and after a dropped socket it
+reconnects by itself (the session's later :meth:`~IBAdapter.reconnect` then finds it reconnected)
+and resubscribes; :meth:`~IBAdapter.close` cancels the subscriptions. An error IB sends about a
+subscription (no market data permission, unknown contract) ends the stream with :class:`IBError`.
+
 While IB reports its link lost (code 1100, until 1101 or 1102) :meth:`IBAdapter.submit` refuses
 to send. Faults: :meth:`IBAdapter.connect` raises one-line :class:`IBError` for nothing listening on the
 port, a client id in use (IB code 326), a peer that hangs up during the handshake and a handshake
@@ -45,6 +53,7 @@ module's functions: importing this module needs nothing, using the adapter witho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import math
 import time as _time
@@ -57,6 +66,7 @@ import attrs
 from fbt.core.errors import ConfigError, FbtError
 from fbt.core.kinds import Direction, OrderType, TimeInForce
 from fbt.live.backoff import backoff_delays
+from fbt.live.bars import RealTimeBar
 from fbt.live.contracts import ContractSpec, default_contract
 from fbt.live.messages import (
     BrokerMessage,
@@ -301,6 +311,14 @@ class IBAdapter:
         self._orders: dict[str, ib_async.Order] = {}
         self._symbol_of_ref: dict[str, str] = {}
         self._ended: dict[int, OrderStatus] = {}  # statuses ib_async made up on an error, until the error
+        self._bar_symbols: tuple[str, ...] = ()  # the symbols of the real-time bar subscription
+        self._bar_lists: dict[str, ib_async.RealTimeBarList] = {}
+        self._bar_of_req: dict[int, str] = {}  # request id -> symbol, for IB's errors about a subscription
+        self._bars: asyncio.Queue[RealTimeBar | IBError | None] = asyncio.Queue()
+        self._reconnecting = False
+        self._auto: asyncio.Task[int] | None = None  # the reconnect the adapter started itself
+        self._healed = False  # the last drop was reconnected by the adapter itself
+        self._attempts = 0  # the attempts the last reconnect took
 
     # ----------------------------------------------------------------------------------- session
 
@@ -334,21 +352,42 @@ class IBAdapter:
         """
         if self._closed:
             raise IBError(f"IB adapter for {self._where()}: reconnect after close")
-        if self._ib is not None and self._ib.isConnected():
-            self._ib.disconnect()
-        last: IBError | None = None
-        for attempt, delay in enumerate(self._schedule, start=1):
-            await self._sleep(delay)
-            try:
-                await self._connect_once()
-            except IBError as exc:
-                last = exc
-                continue
-            detail = f"{self._where()}: reconnected after {attempt} attempt{'s' if attempt > 1 else ''}"
-            self._put(Connection(state=ConnectionState.CONNECTED, time=self._clock(), detail=detail))
-            return attempt
+        auto = self._auto
+        if auto is not None and auto is not asyncio.current_task():
+            if not auto.done():
+                return await asyncio.shield(auto)  # the adapter is reconnecting by itself
+            if self._healed and self.is_connected():
+                return self._attempts  # it has reconnected since the drop
+        self._reconnecting = True
+        try:
+            if self._ib is not None and self._ib.isConnected():
+                self._ib.disconnect()
+            last: IBError | None = None
+            for attempt, delay in enumerate(self._schedule, start=1):
+                await self._sleep(delay)
+                try:
+                    await self._connect_once()
+                except IBError as exc:
+                    last = exc
+                    continue
+                self._attempts = attempt
+                self._subscribe_bars()
+                detail = f"{self._where()}: reconnected after {attempt} attempt{'s' if attempt > 1 else ''}"
+                self._put(Connection(state=ConnectionState.CONNECTED, time=self._clock(), detail=detail))
+                return attempt
+        finally:
+            self._reconnecting = False
         reason = f": {last}" if last is not None else ""
         raise IBError(f"could not reconnect to {self._where()} in {len(self._schedule)} attempts{reason}")
+
+    async def _reconnect_by_itself(self) -> int:
+        try:
+            attempts = await self.reconnect()
+        except IBError as exc:
+            self._bars.put_nowait(exc)
+            raise
+        self._healed = True
+        return attempts
 
     async def close(self) -> None:
         """Disconnect and end :meth:`messages`; idempotent."""
@@ -357,9 +396,13 @@ class IBAdapter:
         self._closed = True
         ib, self._ib = self._ib, None
         if ib is not None:
+            self._cancel_bars(ib)
             self._unwire(ib)
             ib.disconnect()
+        if self._auto is not None and not self._auto.done():
+            self._auto.cancel()
         self._queue.put_nowait(None)
+        self._bars.put_nowait(None)
 
     def messages(self) -> AsyncIterator[BrokerMessage]:
         """The venue's messages in arrival order, until :meth:`close`."""
@@ -372,6 +415,75 @@ class IBAdapter:
                 self._queue.put_nowait(None)  # every reader ends
                 return
             yield message
+
+    # ------------------------------------------------------------------------------- market data
+
+    async def realtime_bars(self, symbols: Sequence[str]) -> AsyncIterator[RealTimeBar]:
+        """Subscribe IB's 5-second ``TRADES`` bars of ``symbols`` (all hours) and yield them in arrival order.
+
+        One subscription per adapter; it is renewed after a 1101 or a reconnect, and cancelled when
+        the iteration ends or the adapter closes. The stream ends when the adapter closes; an error
+        IB sends about a subscription, or a reconnect that gives up, raises :class:`IBError`.
+        """
+        ib = self._session("real-time bars")
+        if self._bar_symbols:
+            raise IBError(f"real-time bars: already subscribed to {', '.join(self._bar_symbols)}")
+        if not symbols:
+            raise ConfigError("real-time bars: expected at least one symbol, got none")
+        self._bar_symbols = tuple(symbols)
+        for symbol in self._bar_symbols:
+            self._subscribe(ib, symbol)
+        try:
+            while True:
+                item = await self._bars.get()
+                if item is None:
+                    self._bars.put_nowait(None)  # every reader ends
+                    return
+                if isinstance(item, IBError):
+                    raise item
+                yield item
+        finally:
+            if self._ib is not None and not self._closed:
+                self._cancel_bars(self._ib)
+            self._bar_symbols = ()
+
+    def _subscribe(self, ib: ib_async.IB, symbol: str) -> None:
+        bars = ib.reqRealTimeBars(ib_contract(self.contract_of(symbol)), 5, "TRADES", False)
+        bars.updateEvent += lambda bars, new: self._on_bar(symbol, bars, new)
+        self._bar_lists[symbol] = bars
+        self._bar_of_req[int(bars.reqId)] = symbol
+
+    def _subscribe_bars(self) -> None:
+        """Subscribe again every symbol of the subscription (after a reconnect: ib_async forgot them)."""
+        if self._ib is None or not self._bar_symbols:
+            return
+        self._bar_lists.clear()
+        for symbol in self._bar_symbols:
+            self._subscribe(self._ib, symbol)
+
+    def _resubscribe_bars(self) -> None:
+        """Cancel and renew the subscription (IB's 1101: the data of the lost link are gone)."""
+        if self._ib is None or not self._ib.isConnected() or not self._bar_symbols:
+            return
+        self._cancel_bars(self._ib)
+        self._subscribe_bars()
+
+    def _cancel_bars(self, ib: ib_async.IB) -> None:
+        lists, self._bar_lists = self._bar_lists, {}
+        if not ib.isConnected():
+            return
+        for bars in lists.values():
+            with contextlib.suppress(ConnectionError):
+                ib.cancelRealTimeBars(bars)
+
+    def _on_bar(self, symbol: str, bars: ib_async.RealTimeBarList, new: bool) -> None:
+        if not new or not bars or self._bar_lists.get(symbol) is not bars:
+            return
+        b = bars[-1]
+        del bars[:]  # ib_async keeps every bar; the stream is the record
+        self._bars.put_nowait(RealTimeBar(symbol=symbol, time=to_nanos(b.time), open=float(b.open_),
+                                          high=float(b.high), low=float(b.low), close=float(b.close),
+                                          volume=float(b.volume)))
 
     # ------------------------------------------------------------------------------------ orders
 
@@ -684,6 +796,13 @@ class IBAdapter:
         if state is not None:
             self._lost = state is ConnectionState.LOST
             self._put(Connection(state=state, time=self._clock(), detail=f"IB {code}: {text}"))
+            if state is ConnectionState.RESTORED_DATA_LOST:
+                self._resubscribe_bars()
+            return
+        symbol = self._bar_of_req.get(int(req_id))
+        live = self._bar_lists.get(symbol) if symbol is not None else None
+        if symbol is not None and live is not None and int(live.reqId) == int(req_id) and not 2100 <= code < 2200:
+            self._bars.put_nowait(IBError(f"real-time bars of {symbol} from {self._where()}: IB error {code}: {text}"))
             return
         error = VenueError(
             code=int(code),
@@ -699,6 +818,11 @@ class IBAdapter:
 
     def _on_disconnected(self) -> None:
         self._put(Connection(state=ConnectionState.DISCONNECTED, time=self._clock(), detail=self._where()))
+        if self._bar_symbols and not self._closed and not self._reconnecting and not self._connecting and (
+                self._auto is None or self._auto.done()):
+            self._healed = False
+            self._auto = asyncio.ensure_future(self._reconnect_by_itself())
+            self._auto.add_done_callback(lambda task: task.cancelled() or task.exception())
 
 
 if TYPE_CHECKING:

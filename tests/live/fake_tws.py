@@ -7,6 +7,11 @@ server version and connection time, then length-prefixed, NUL-separated fields e
 hang-up for a client id in use); requests for positions, open, completed orders and executions are
 answered from the fake's books; a ``placeOrder`` runs the test's script for that order.
 
+Real-time bars: ``reqRealTimeBars`` (message 50) is answered from ``on_bars(connection index)``, a
+list of :class:`RtBar` (sent as ``realtimeBar`` on that symbol's subscription), :class:`Error` and
+:class:`Drop`, sent in order once every symbol the list names has subscribed on the connection;
+requests and cancellations (message 51) are recorded in ``bar_requests`` and ``bar_cancels``.
+
 A script is a list of steps (:class:`OpenOrder`, :class:`Status`, :class:`Exec`, :class:`Report`,
 :class:`Error`, :class:`Drop`). Every step updates the books; steps before a :class:`Drop` are
 also sent, steps after it are what happens at the broker while the client is away (a later
@@ -126,7 +131,24 @@ class Drop:
     """Hang up the connection; the script's later steps happen at the broker unseen."""
 
 
+@dataclass(frozen=True)
+class RtBar:
+    """A 5-second bar of ``symbol`` starting at ``time`` (epoch seconds), sent as ``realtimeBar``."""
+
+    symbol: str
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float = 100.0
+    wap: float = 0.0
+    count: int = 1
+
+
 Step = OpenOrder | Status | Exec | Report | Error | Drop
+BarStep = RtBar | Error | Drop
+BarScript = Callable[[int], Sequence[BarStep]]
 OrderScript = Callable[["Placed"], Sequence[Step]]
 ConnectScript = Callable[[int], Sequence[Step]]
 
@@ -152,6 +174,8 @@ class _Conn:
     writer: asyncio.StreamWriter
     client_id: int = -1
     dropped: bool = False
+    subscriptions: dict[str, int] = field(default_factory=dict)
+    bars_sent: bool = False
 
 
 @dataclass
@@ -161,6 +185,7 @@ class FakeTWS:
     on_order: OrderScript = lambda order: ()
     on_cancel: OrderScript | None = None
     on_connect: ConnectScript = lambda index: ()
+    on_bars: BarScript = lambda index: ()
     #: answer startApi with 326 and hang up for these client ids ...
     busy_client_ids: frozenset[int] = frozenset()
     #: ... or for these connection indexes (0 the first connection)
@@ -181,6 +206,9 @@ class FakeTWS:
     orders: dict[int, Placed] = field(default_factory=dict)
     executions: list[Execution] = field(default_factory=list)
     commissions: dict[str, Report] = field(default_factory=dict)
+    #: (connection index, symbol, request id) of every reqRealTimeBars, and the request ids cancelled
+    bar_requests: list[tuple[int, str, int]] = field(default_factory=list)
+    bar_cancels: list[int] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _conns: list[_Conn] = field(default_factory=list)
     _timer: asyncio.TimerHandle | None = None
@@ -309,6 +337,33 @@ class FakeTWS:
             self._send(conn, ["62", "1"])
         elif kind == "62":  # reqAccountSummary (ib_async asks after 1102)
             self._send(conn, ["64", "1", f[2]])
+        elif kind == "50":  # reqRealTimeBars: version, reqId, contract (12), barSize, whatToShow, useRTH, options
+            conn.subscriptions[f[4]] = int(f[2])
+            self.bar_requests.append((conn.index, f[4], int(f[2])))
+            script = self.on_bars(conn.index)
+            wanted = {step.symbol for step in script if isinstance(step, RtBar)}
+            if script and not conn.bars_sent and wanted <= conn.subscriptions.keys():
+                conn.bars_sent = True
+                await self._send_bars(conn, script)
+        elif kind == "51":  # cancelRealTimeBars: version, reqId
+            self.bar_cancels.append(int(f[2]))
+            conn.subscriptions = {s: r for s, r in conn.subscriptions.items() if r != int(f[2])}
+
+    async def _send_bars(self, conn: _Conn, script: Sequence[BarStep]) -> None:
+        for step in script:
+            if isinstance(step, Drop):
+                await conn.writer.drain()
+                self._drop(conn)
+                return
+            if isinstance(step, Error):
+                self._send(conn, self._error(step.req_id, step.code, step.text))
+                continue
+            req_id = conn.subscriptions.get(step.symbol)
+            if req_id is not None:
+                # realtimeBar: version, reqId, time, open, high, low, close, volume, wap, count
+                self._send(conn, ["50", "3", req_id, step.time, _num(step.open), _num(step.high), _num(step.low),
+                                  _num(step.close), _num(step.volume), _num(step.wap), step.count])
+        await conn.writer.drain()
 
     async def _place(self, conn: _Conn, f: list[str]) -> None:
         order_id = int(f[1])

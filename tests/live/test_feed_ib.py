@@ -1,0 +1,232 @@
+"""Live bars from IB's 5-second real-time bars, against the fake TWS: closed bars only, each once.
+
+The fake sends a script of 5-second bars of two symbols: a duplicate, a bar that comes after the
+other symbol's next period has begun (late: dropped), a dropped socket, and after the adapter's own
+reconnect and resubscription a replay of the overlap. The closed minute bars are computed by hand.
+Then a whole ``fbt live --broker ib --feed ib`` session trades on such bars through the fake, and a
+restart with the same journal yields none of the journalled bars again and sends no order twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pathlib
+import threading
+from collections.abc import Coroutine, Iterator, Sequence
+from typing import Any, TypeVar
+
+import pytest
+
+pytest.importorskip("ib_async")
+
+import fbt
+from fbt.cli import app
+from fbt.journal import MarketRecord, read_journal
+from fbt.live.bars import SECOND, BarSpec, RealTimeBar
+from fbt.live.feed import IBFeed, close_bars, feed_state
+from fbt.live.ib import IBAdapter
+from fbt.sample.strategies import moving_average_crossover
+from tests.live.fake_tws import BarStep, Drop, FakeTWS, Placed, RtBar, auto_fill
+
+T = TypeVar("T")
+T0 = 1_704_205_800  # 2024-01-02 14:30:00 UTC, a minute's start (epoch seconds)
+NS = 10**9
+
+
+@pytest.fixture(autouse=True)
+def _flush_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FBT_LIVE_NO_FSYNC", "1")
+
+
+def run(coro: Coroutine[Any, Any, T], limit: float = 20.0) -> T:
+    return asyncio.run(asyncio.wait_for(coro, limit))
+
+
+def a(k: int) -> RtBar:
+    """SYNA's k-th 5-second bar: open 100+k, high +2, low -1, close +1, volume 10+k."""
+    return RtBar("SYNA", T0 + 5 * k, 100 + k, 102 + k, 99 + k, 101 + k, 10 + k)
+
+
+def b(k: int) -> RtBar:
+    """SYNB's k-th 5-second bar: open 50+k, high +2, low -1, close +1, volume 5."""
+    return RtBar("SYNB", T0 + 5 * k, 50 + k, 52 + k, 49 + k, 51 + k, 5)
+
+
+def minute_script(index: int) -> list[BarStep]:
+    if index == 0:
+        first = [bar for k in range(11) for bar in (a(k), b(k))]
+        # a duplicate of SYNA's 6th bar; SYNA's 12th, then SYNB's 12th after SYNA's next minute began (late);
+        # SYNB sends nothing in the second minute; the socket drops in its middle
+        return [*first[:11], a(5), *first[11:], a(11), a(12), b(11), *[a(k) for k in range(13, 18)], Drop()]
+    if index == 1:  # after the resubscription: the overlap again, then the rest
+        return [*[a(k) for k in range(14, 24)], *[bar for k in range(24, 31) for bar in (a(k), b(k))]]
+    return []
+
+
+def adapter(port: int, client_id: int = 7) -> IBAdapter:
+    return IBAdapter("127.0.0.1", port, client_id, timeout=3.0, backoff_initial=0.01, backoff_factor=1.0)
+
+
+def ohlcv(record: MarketRecord) -> dict[str, tuple[float, ...]]:
+    return {s: (bar.open, bar.high, bar.low, bar.close, bar.volume) for s, bar in record.bars}
+
+
+def test_the_feed_yields_the_hand_computed_closed_bars_once_across_a_drop() -> None:
+    async def main() -> tuple[list[MarketRecord], FakeTWS, IBFeed]:
+        async with FakeTWS(on_bars=minute_script, lifetime=15) as tws:
+            feed = IBFeed(adapter(tws.port), ["SYNA", "SYNB"], BarSpec(size=60 * SECOND), idle=1.0)
+            got = [r async for r in feed.bars()]
+            for _ in range(100):  # the fake reads the cancellations the adapter sent as it closed
+                if len(tws.bar_cancels) >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            return got, tws, feed
+
+    got, tws, feed = run(main())
+    assert [(r.bar, r.timestamp) for r in got] == [(0, T0 * NS), (1, (T0 + 60) * NS)]
+    # minute 0: SYNA k=0..11 (the duplicate dropped); SYNB k=0..10, its k=11 came late
+    assert ohlcv(got[0]) == {"SYNA": (100.0, 113.0, 99.0, 112.0, 186.0), "SYNB": (50.0, 62.0, 49.0, 61.0, 55.0)}
+    # minute 1: SYNA k=12..23 (the replayed overlap k=14..17 dropped); SYNB has no real bar
+    assert ohlcv(got[1]) == {"SYNA": (112.0, 125.0, 111.0, 124.0, 330.0)}
+    assert all(bar.timestamp == r.timestamp and bar.adj_close == bar.close for r in got for _, bar in r.bars)
+    # the third minute is forming when the feed ends: never yielded
+    assert feed.state is not None and set(feed.state.aggregator.forming) == {"SYNA", "SYNB"}
+    assert feed.state.aggregator.dropped == {"SYNA": 5, "SYNB": 1}
+    # subscribed on both connections, cancelled at the end
+    assert [(i, s) for i, s, _ in tws.bar_requests] == [(0, "SYNA"), (0, "SYNB"), (1, "SYNA"), (1, "SYNB")]
+    assert tws.bar_cancels == [r for i, _, r in tws.bar_requests if i == 1]
+
+
+def test_a_restarted_feed_yields_no_journalled_bar_again() -> None:
+    spec = BarSpec(size=60 * SECOND)
+    shorts = [RealTimeBar(symbol=s.symbol, time=s.time * NS, open=s.open, high=s.high, low=s.low, close=s.close,
+                          volume=s.volume) for s in minute_script(0) + minute_script(1) if isinstance(s, RtBar)]
+    state, whole = feed_state(spec, ["SYNA", "SYNB"]), []
+    for short in shorts:
+        state, out = close_bars(state, short)
+        whole += out
+    assert [r.timestamp for r in whole] == [T0 * NS, (T0 + 60) * NS]
+    # resumed after the first bar, the same short bars again: only the second bar, as bar 1
+    state, again = feed_state(spec, ["SYNA", "SYNB"], whole[:1]), []
+    for short in shorts:
+        state, out = close_bars(state, short)
+        again += out
+    assert again == whole[1:]
+    # resumed after both: nothing
+    state, none = feed_state(spec, ["SYNA", "SYNB"], whole), []
+    for short in shorts:
+        state, out = close_bars(state, short)
+        none += out
+    assert none == []
+
+
+def test_a_symbol_that_joins_in_the_middle_of_a_period_has_no_bar_for_it() -> None:
+    spec = BarSpec(size=60 * SECOND)
+    state, out = feed_state(spec, ["A", "B"]), []
+    for k in range(14):
+        for symbol in ("A", "B") if k >= 3 else ("A",):  # B's first bar at 15 s
+            state, made = close_bars(state, RealTimeBar(symbol=symbol, time=k * 5 * SECOND, open=1, high=1, low=1,
+                                                        close=1))
+            out += made
+    assert [(r.timestamp, [s for s, _ in r.bars]) for r in out] == [(0, ["A"])]
+
+
+# --------------------------------------------------------------------------- a whole session
+
+
+PATH = [100, 99, 98, 97, 98, 100, 102, 104, 103, 101, 99, 97, 98, 100, 103, 105, 104, 102]
+STRATEGY = "fbt.sample.strategies:moving_average_crossover"
+
+
+def ten_second_script(bars: int) -> Sequence[BarStep]:
+    """SYNA's 10-second bars along PATH, two 5-second bars each (closes PATH[i] - 0.5, then PATH[i])."""
+    out: list[BarStep] = []
+    for i, p in enumerate(PATH[:bars]):
+        t = T0 + 10 * i
+        out += [RtBar("SYNA", t, p - 1, p, p - 1.5, p - 0.5, 100), RtBar("SYNA", t + 5, p - 0.5, p + 0.5, p - 1, p, 50)]
+    return [*out, RtBar("SYNA", T0 + 10 * bars, 1, 1, 1, 1, 1)]  # opens the next period: the last one closes
+
+
+def price(order: Placed) -> float:
+    return 100.0 + order.order_id
+
+
+@contextlib.contextmanager
+def fake_in_thread(bars: Sequence[int]) -> Iterator[FakeTWS]:
+    """The fake TWS on its own event loop in a thread (the command line runs its own loop); its
+    connection ``k`` is sent ``bars[k]`` 10-second bars."""
+    ready, holder = threading.Event(), []
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        async with FakeTWS(on_order=auto_fill(price), on_bars=lambda index: ten_second_script(bars[index]),
+                           ids_follow_orders=True, lifetime=30) as tws:
+            holder.append(tws)
+            ready.set()
+            await stop.wait()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(serve())
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    assert ready.wait(5)
+    try:
+        yield holder[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(5)
+
+
+def live(tws: FakeTWS, journal: pathlib.Path, out: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> str:
+    if "fbt.cli.live" not in app.COMMANDS:
+        app.COMMANDS = (*app.COMMANDS, "fbt.cli.live")
+    code = app.main(["live", STRATEGY, "--param", "short_window=2", "--param", "long_window=4", "--broker", "ib",
+                     "--feed", "ib", "--symbols", "SYNA", "--bar-size", "10s", "--idle", "0.7", "--journal",
+                     str(journal), "--port", str(tws.port), "--client-id", "3", "--wait", "3", "--out", str(out)])
+    said = capsys.readouterr()
+    assert code == 0, said.err
+    return said.out
+
+
+def test_a_session_with_ib_bars_trades_them_through_the_fake_and_resumes(
+        tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    journal = tmp_path / "journal.jsonl"
+    with fake_in_thread([12, len(PATH)]) as tws:  # the restart is sent the whole script from its start
+        said = live(tws, journal, tmp_path / "one", capsys)
+        first = list(read_journal(journal).markets)
+        # the closed 10-second bars, by hand: open p-1, high p+0.5, low p-1.5, close p, volume 150
+        assert [r.timestamp for r in first] == [(T0 + 10 * i) * NS for i in range(12)]
+        assert [ohlcv(r)["SYNA"] for r in first] == [(p - 1, p + 0.5, p - 1.5, p, 150.0) for p in PATH[:12]]
+        sent = list(tws.order_refs)
+        assert sent and len(sent) == len(set(sent)) == len(tws.order_ids) == len(set(tws.order_ids))
+        assert said.count("order   ") == len(sent) and said.count("fill    ") == len(sent)
+        said = live(tws, journal, tmp_path / "two", capsys)
+        markets = list(read_journal(journal).markets)
+        assert markets[:12] == first  # the journalled bars were not yielded live again (else a mismatch)
+        assert [r.timestamp for r in markets] == [(T0 + 10 * i) * NS for i in range(len(PATH))]
+        assert len(tws.order_refs) > len(sent) and len(set(tws.order_refs)) == len(tws.order_refs)
+        assert len(set(tws.order_ids)) == len(tws.order_ids)  # no order sent twice
+        assert not [line for line in said.splitlines() if line.startswith(("waited", "anomaly", "halted"))], said
+    # the session's fills are fbt run's on the journal's bars
+    replayed = fbt.run(moving_average_crossover(2, 4), _data(markets))
+    fills = [e for e in read_journal(journal).events if isinstance(e, fbt.FillEvent)]
+    expected = [e for e in replayed.run.events if isinstance(e, fbt.FillEvent)]
+    assert [(f.symbol, f.direction, f.quantity) for f in fills] == [(f.symbol, f.direction, f.quantity)
+                                                                    for f in expected]
+    assert len(fills) == len(tws.order_refs) >= 4
+
+
+def _data(markets: list[MarketRecord]) -> fbt.BarData:
+    from fbt.live.feed import Tape
+
+    tape = Tape(["SYNA"], "datetime", 1)
+    for r in markets:
+        tape.add(r)
+    return tape.data()
