@@ -9,7 +9,8 @@ answered from the fake's books; a ``placeOrder`` runs the test's script for that
 
 Real-time bars: ``reqRealTimeBars`` (message 50) is answered from ``on_bars(connection index)``, a
 list of :class:`RtBar` (sent as ``realtimeBar`` on that symbol's subscription), :class:`Error` and
-:class:`Drop`, sent in order once every symbol the list names has subscribed on the connection;
+:class:`Drop`, sent in order once every symbol the list names has subscribed on the connection (the
+steps after an error 1101 once they have subscribed again, as TWS sends them on the renewed request);
 requests and cancellations (message 51) are recorded in ``bar_requests`` and ``bar_cancels``.
 
 A script is a list of steps (:class:`OpenOrder`, :class:`Status`, :class:`Exec`, :class:`Report`,
@@ -176,6 +177,8 @@ class _Conn:
     dropped: bool = False
     subscriptions: dict[str, int] = field(default_factory=dict)
     bars_sent: bool = False
+    held: list[BarStep] = field(default_factory=list)  # the bars after a 1101, for the renewed subscription
+    renewed: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -345,6 +348,11 @@ class FakeTWS:
             if script and not conn.bars_sent and wanted <= conn.subscriptions.keys():
                 conn.bars_sent = True
                 await self._send_bars(conn, script)
+            elif conn.held:
+                conn.renewed.add(f[4])
+                if {step.symbol for step in conn.held if isinstance(step, RtBar)} <= conn.renewed:
+                    held, conn.held = conn.held, []
+                    await self._send_bars(conn, held)
         elif kind == "51":  # cancelRealTimeBars: version, reqId
             self.bar_cancels.append(int(f[2]))
             conn.subscriptions = {s: r for s, r in conn.subscriptions.items() if r != int(f[2])}
@@ -357,6 +365,9 @@ class FakeTWS:
                 return
             if isinstance(step, Error):
                 self._send(conn, self._error(step.req_id, step.code, step.text))
+                if step.code == 1101:  # data lost: the rest goes to the renewed subscription
+                    conn.held, conn.renewed = list(script[script.index(step) + 1:]), set()
+                    break
                 continue
             req_id = conn.subscriptions.get(step.symbol)
             if req_id is not None:

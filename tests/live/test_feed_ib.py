@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import pathlib
 import threading
 from collections.abc import Coroutine, Iterator, Sequence
@@ -27,7 +28,7 @@ from fbt.live.bars import SECOND, BarSpec, RealTimeBar
 from fbt.live.feed import IBFeed, close_bars, feed_state
 from fbt.live.ib import IBAdapter
 from fbt.sample.strategies import moving_average_crossover
-from tests.live.fake_tws import BarStep, Drop, FakeTWS, Placed, RtBar, auto_fill
+from tests.live.fake_tws import BarStep, Drop, Error, FakeTWS, Placed, RtBar, auto_fill
 
 T = TypeVar("T")
 T0 = 1_704_205_800  # 2024-01-02 14:30:00 UTC, a minute's start (epoch seconds)
@@ -96,6 +97,24 @@ def test_the_feed_yields_the_hand_computed_closed_bars_once_across_a_drop() -> N
     # subscribed on both connections, cancelled at the end
     assert [(i, s) for i, s, _ in tws.bar_requests] == [(0, "SYNA"), (0, "SYNB"), (1, "SYNA"), (1, "SYNB")]
     assert tws.bar_cancels == [r for i, _, r in tws.bar_requests if i == 1]
+
+
+def test_ib_1101_renews_the_subscription() -> None:
+    lost = Error(-1, 1101, "Connectivity between IB and TWS has been restored- data lost.")
+    script = [*[a(k) for k in range(6)], lost, *[a(k) for k in range(4, 13)]]  # the renewed one sends 4, 5 again
+
+    async def main() -> tuple[list[MarketRecord], FakeTWS]:
+        async with FakeTWS(on_bars=lambda index: script, lifetime=15) as tws:
+            feed = IBFeed(adapter(tws.port), ["SYNA"], BarSpec(size=60 * SECOND), idle=0.5)
+            got = [r async for r in feed.bars()]
+            await asyncio.sleep(0.05)
+            return got, tws
+
+    got, tws = run(main())
+    assert [(i, s) for i, s, _ in tws.bar_requests] == [(0, "SYNA"), (0, "SYNA")]
+    first, second = (r for _, _, r in tws.bar_requests)
+    assert tws.bar_cancels[:1] == [first] and second != first
+    assert [ohlcv(r) for r in got] == [{"SYNA": (100.0, 113.0, 99.0, 112.0, 186.0)}]
 
 
 def test_a_restarted_feed_yields_no_journalled_bar_again() -> None:
@@ -230,3 +249,79 @@ def _data(markets: list[MarketRecord]) -> fbt.BarData:
     for r in markets:
         tape.add(r)
     return tape.data()
+
+
+# --------------------------------------------------------------------------- laws of close_bars
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SYMBOLS = ("A", "B", "C")
+SPEC = BarSpec(size=20 * SECOND)
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> list[RealTimeBar]:
+    """Time-ordered 5-second bars of up to three symbols, each slot with a random subset of them."""
+    out = []
+    for slot in range(draw(st.integers(1, 24))):
+        for symbol in draw(st.lists(st.sampled_from(SYMBOLS), unique=True)):
+            p = draw(st.integers(1, 50))
+            out.append(RealTimeBar(symbol=symbol, time=slot * 5 * SECOND, open=p, high=p + 2, low=p, close=p + 1,
+                                   volume=draw(st.integers(0, 9))))
+    return out
+
+
+def fold(stream: Sequence[RealTimeBar], journalled: Sequence[MarketRecord] = ()) -> list[MarketRecord]:
+    state, out = feed_state(SPEC, SYMBOLS, journalled), []
+    for short in stream:
+        state, made = close_bars(state, short)
+        out += made
+    return out
+
+
+def by_hand(stream: Sequence[RealTimeBar]) -> dict[tuple[int, str], tuple[float, ...]]:
+    """Each symbol's complete periods (begun at their start, and ended: before the last period, or the
+    last one when every symbol sent its final 5-second bar), summed up."""
+    last = max((SPEC.period(s.time) for s in stream), default=0)
+    final = SPEC.end(last) - 5 * SECOND
+    if all(any(s.symbol == sym and s.time == final for s in stream) for sym in SYMBOLS):
+        last += 1
+    first: dict[str, int] = {}
+    parts: dict[tuple[int, str], list[RealTimeBar]] = {}
+    for s in stream:
+        p = SPEC.period(s.time)
+        first.setdefault(s.symbol, p if s.time % SPEC.size == 0 else p + 1)
+        if first[s.symbol] <= p < last:
+            parts.setdefault((p, s.symbol), []).append(s)
+    return {(p * SPEC.size, sym): (bs[0].open, max(b.high for b in bs), min(b.low for b in bs), bs[-1].close,
+                                   float(sum(b.volume for b in bs))) for (p, sym), bs in parts.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(streams())
+def test_closed_bars_are_the_complete_periods_once_in_order(stream: list[RealTimeBar]) -> None:
+    out = fold(stream)
+    assert [r.bar for r in out] == list(range(len(out)))
+    assert all(x.timestamp < y.timestamp for x, y in itertools.pairwise(out))
+    got = {(r.timestamp, s): (b.open, b.high, b.low, b.close, b.volume) for r in out for s, b in r.bars}
+    assert got == by_hand(stream)
+    assert all(r.bars for r in out)
+
+
+@settings(max_examples=60, deadline=None)
+@given(streams(), st.data())
+def test_duplicates_and_a_replayed_overlap_change_nothing(stream: list[RealTimeBar], data: st.DataObject) -> None:
+    k = data.draw(st.integers(0, len(stream)))
+    back = data.draw(st.integers(0, k))
+    repeated = [x for s in stream for x in ((s, s) if data.draw(st.booleans()) else (s,))]
+    assert fold(repeated) == fold(stream)
+    assert fold([*stream[:k], *stream[back:k], *stream[k:]]) == fold(stream)  # a resubscription's overlap
+
+
+@settings(max_examples=60, deadline=None)
+@given(streams(), st.data())
+def test_a_resumed_feed_yields_the_rest(stream: list[RealTimeBar], data: st.DataObject) -> None:
+    whole = fold(stream)
+    n = data.draw(st.integers(0, len(whole)))
+    assert fold(stream, whole[:n]) == whole[n:]
