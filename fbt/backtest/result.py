@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -243,9 +244,15 @@ class Result:
         directory = Path(out)
         directory.mkdir(parents=True, exist_ok=True)
         c, f, trades = self.curve, self.fill_columns, self._accounts().trades
-        header, cols = self._equity_columns(c)
-        write_csv(directory / "equity.csv", header, cols)
-        prints = self._write_events(directory, f, trades)
+
+        def equity() -> None:
+            write_csv(directory / "equity.csv", *self._equity_columns(c))
+
+        # equity.csv is Arrow's work (it releases the GIL): on a thread while this one writes the rest
+        with ThreadPoolExecutor(1) as pool:
+            written = pool.submit(equity)
+            prints = self._write_events(directory, f, trades)
+            written.result()
         remember_fingerprints(self.run, prints)
         write_json(directory / "stats.json", {**self.statistics, **{f"{k}_model": v for k, v in self.choices.items()},
                                               **prints.as_dict()})
