@@ -304,6 +304,8 @@ class IBAdapter:
         self._closed = False
         self._connecting = False
         self._lost = False  # between IB's 1100 (link lost) and its 1101/1102 (restored)
+        self._linked = asyncio.Event()  # set while not lost
+        self._linked.set()
         self._local = 0  # > 0 while ib_async runs a call that emits statuses it makes up
         self._next_id = 0  # every order id handed out is >= this; it only grows
         self._sent_ids: list[int] = []
@@ -330,6 +332,21 @@ class IBAdapter:
     def is_connected(self) -> bool:
         """Whether the API session is up."""
         return self._ib is not None and bool(self._ib.isConnected())
+
+    def link_lost(self) -> bool:
+        """Whether IB reports its link to TWS lost (code 1100, until 1101 or 1102): nothing is sent then."""
+        return self._lost
+
+    async def until_linked(self) -> None:
+        """Return once IB's link is not reported lost (at once if it is not)."""
+        await self._linked.wait()
+
+    def _set_lost(self, lost: bool) -> None:
+        self._lost = lost
+        if lost:
+            self._linked.clear()
+        else:
+            self._linked.set()
 
     async def connect(self) -> None:
         """Connect and wait until TWS has sent ``nextValidId`` and ``managedAccounts``.
@@ -634,7 +651,7 @@ class IBAdapter:
         if self._ib is None:
             self._ib = self._make_ib()
         ib = self._ib
-        self._lost = False  # a new session; its own 1100 may come while it synchronises
+        self._set_lost(False)  # a new session; its own 1100 may come while it synchronises
         loop = asyncio.get_running_loop()
         refused: asyncio.Future[IBError] = loop.create_future()
         where = self._where()
@@ -794,7 +811,7 @@ class IBAdapter:
             return  # the attempt fails with an IBError saying so
         state = CONNECTION_CODES.get(code)
         if state is not None:
-            self._lost = state is ConnectionState.LOST
+            self._set_lost(state is ConnectionState.LOST)
             self._put(Connection(state=state, time=self._clock(), detail=f"IB {code}: {text}"))
             if state is ConnectionState.RESTORED_DATA_LOST:
                 self._resubscribe_bars()

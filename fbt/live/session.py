@@ -30,7 +30,9 @@ work slot, like a realistic mode's fill of a working order. A dropped connection
 ``Connection(DISCONNECTED)`` message) is reconnected at once (the adapter's ``reconnect``, same
 client id, capped backoff), the venue's executions and orders replayed through the normaliser
 (which absorbs what it knew), the filled quantities checked, and the positions compared once the
-bar's events are booked (a mismatch halts, as after a restart).
+bar's events are booked (a mismatch halts, as after a restart). While the venue reports its link
+lost (IB's 1100, until 1101 or 1102) an order is journalled but not sent: the session waits for
+the link, then sends it.
 
 **Restart.** The same call with the same journal resumes: the journal is read tolerantly (a torn
 last line is dropped and reported), the session runs again over the journalled bars with sending
@@ -349,6 +351,7 @@ class _Session:
             if journalled and intent.order_ref in await self._venue_refs():
                 self.echo(f"adopted {intent.order_ref}: the venue has it")
                 continue  # the last line journalled: the venue has it
+            await self._until_linked()
             self.echo(f"order   {intent.order_ref} {intent.direction.value} {intent.quantity:g} {intent.symbol} "
                       f"{intent.order_type.value}")
             await self.adapter.submit(intent)
@@ -360,6 +363,15 @@ class _Session:
             self.world, _ = drain(step, attrs.evolve(self.world, broker=broker), replies)
         if self._check_at == b:
             await self.check_positions(b)
+
+    async def _until_linked(self) -> None:
+        """While the venue reports its link lost (IB's 1100) send nothing: wait until it is restored."""
+        lost = getattr(self.adapter, "link_lost", None)
+        if lost is not None and lost():
+            self.echo("waiting: the venue reports its link lost (IB 1100); the order is journalled and sent "
+                      "when the link is restored")
+            await self.adapter.until_linked()  # type: ignore[attr-defined]
+            self.echo("restored: sending")
 
     async def _venue_refs(self) -> set[str]:
         known = {s.order_ref for s in [*await self.adapter.open_orders(), *await self.adapter.completed_orders()]}

@@ -250,6 +250,11 @@ class FakeTWS:
     def order_refs(self) -> list[str]:
         return [m[26] for m in self.received if m[0] == "3"]
 
+    def notify(self, error: Error) -> None:
+        """Send ``error`` (a connectivity notice such as 1102) on every open connection now."""
+        for conn in self._conns:
+            self._send(conn, self._error(error.req_id, error.code, error.text))
+
     def drop_all(self) -> None:
         """Hang up every open connection now."""
         for conn in self._conns:

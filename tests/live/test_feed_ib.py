@@ -325,3 +325,47 @@ def test_a_resumed_feed_yields_the_rest(stream: list[RealTimeBar], data: st.Data
     whole = fold(stream)
     n = data.draw(st.integers(0, len(whole)))
     assert fold(stream, whole[:n]) == whole[n:]
+
+
+# --------------------------------------------------------------------------- IB 1100 in a session
+
+
+def test_a_session_waits_while_ib_reports_its_link_lost_then_sends(tmp_path: pathlib.Path) -> None:
+    from fbt.live import ReplayFeed, run_live_async
+    from fbt.sample.data import sample_dir
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    lines = (pathlib.Path(sample_dir()) / "SYNA.csv").read_text().splitlines()
+    (folder / "SYNA.csv").write_text("\n".join(lines[:91]) + "\n")
+    fill, placed = auto_fill(price), []
+    lost = Error(-1, 1100, "Connectivity between IB and Trader Workstation has been lost.")
+    said: list[str] = []
+
+    def script(order: Placed) -> list[Any]:
+        placed.append(order)
+        return [*fill(order), lost] if len(placed) == 1 else list(fill(order))  # the link is lost after the first
+
+    async def main() -> tuple[fbt.Result, FakeTWS]:
+        async with FakeTWS(on_order=script, ids_follow_orders=True, lifetime=15) as tws:
+            async def restore() -> None:
+                while not any(line.startswith("waiting") for line in said):
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.2)
+                assert len(tws.order_refs) == 1  # nothing sent while the link is lost
+                tws.notify(Error(-1, 1102, "Connectivity between IB and TWS has been restored- data maintained."))
+
+            helper = asyncio.ensure_future(restore())
+            result = await run_live_async(moving_average_crossover(3, 12), ReplayFeed(folder), adapter(tws.port),
+                                          tmp_path / "journal.jsonl", fbt.Config(), echo=said.append,
+                                          stop_on_interrupt=False, wait=3.0)
+            await helper
+            return result, tws
+
+    result, tws = run(main())
+    fills = [e for e in result.run.events if isinstance(e, fbt.FillEvent)]
+    assert len(fills) == len(tws.order_refs) == len(set(tws.order_refs)) >= 2
+    steps = [line.split()[0].rstrip(":") for line in said if line.startswith(("order", "waiting", "restored"))]
+    assert steps[:4] == ["order", "waiting", "restored", "order"]
+    intents = [n for n in read_journal(tmp_path / "journal.jsonl").notes if '"type":"OrderIntent"' in n.record]
+    assert len(intents) == len(fills)
