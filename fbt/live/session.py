@@ -565,6 +565,10 @@ class _Session:
             self.open()
             if self.torn is not None:
                 self.echo(f"journal {self.path}: line {self.torn} was cut short by a crash; dropped")
+            if self.cursor.markets:
+                done = len(self.cursor.markets)
+                self.echo(f"resuming {self.path}: {done} bar(s) journalled, rerun without sending; unfinished orders "
+                          f"are looked up at the venue, new bars trade from bar {done}")
             async for record in self.feed.bars():
                 if self.stop and self.cursor.live():
                     break
