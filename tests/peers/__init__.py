@@ -1,0 +1,1 @@
+"""Peer parity: the published numbers of other backtesters' own test files, reproduced by fbt."""
