@@ -335,9 +335,10 @@ def _models() -> argparse.ArgumentParser:
                    help="fill at most this fraction of a bar's volume; the rest waits (partial fills)")
     g.add_argument("--fractional", action="store_true", help="trade fractions of a unit (FX, crypto)")
     g.add_argument("--instrument", action="append", default=[], type=_instrument,
-                   metavar="SYMBOL:multiplier=M,tick=T",
+                   metavar="SYMBOL:multiplier=M,tick=T,margin=X",
                    help="contract terms of a symbol (repeatable): futures multiplier (P&L = price change x M x "
-                        "quantity) and tick size (fill prices round to it; not in book mode)")
+                        "quantity), tick size (fill prices round to it; not in book mode) and initial margin per "
+                        "contract (held instead of the notional; the cash check and leverage count it)")
     return p
 
 

@@ -125,7 +125,7 @@ def execute_order_checked(
             config.risk, cash_check=config.risk.cash_check_on(config.execution), cash=portfolio.cash,
             positions=portfolio.positions, marks=values[_ADJ, :, i].tolist(), symbol=s, sign=float(sign),
             quantity=order.quantity, price=price, commission=commission, groups=ctx.groups[s],
-            multipliers=multipliers,
+            multipliers=multipliers, margins=ctx.margins,
         )
         if failed is not None:
             return (OrderRejected(timestamp=market.timestamp, symbol=order.symbol, order_id=order.order_id,
@@ -309,7 +309,7 @@ def fill_working(
             failed = check_fill(
                 risk, cash_check=cash_check, cash=local.cash, positions=local.positions, marks=marks, symbol=s,
                 sign=float(sign), quantity=quantity, price=price, commission=commission, groups=ctx.groups[s],
-                multipliers=multipliers,
+                multipliers=multipliers, margins=ctx.margins,
             )
             if failed is not None:
                 events.append(OrderRejected(timestamp=timestamp, symbol=order.symbol, order_id=order.order_id,

@@ -21,16 +21,18 @@ import attrs
 from fbt.core.errors import ConfigError
 from fbt.models.commission import CommissionModel, ib_seed_commission
 from fbt.models.fill import Execution
+from fbt.models.identity import IDENTITY, UNLESS_DEFAULT
 from fbt.models.instrument import Instrument, Instruments, instruments_of
 from fbt.models.risk import Risk
 from fbt.models.sizing import SizingModel
 from fbt.models.slippage import SlippageModel
 
-__all__ = ["IDENTITY", "Config", "Execution", "Overrides", "identity_fields", "with_overrides"]
+__all__ = ["IDENTITY", "UNLESS_DEFAULT", "Config", "Execution", "Overrides", "identity_fields", "with_overrides"]
 
-#: metadata key of a :class:`Config` field: ``False`` for a field that changes no event of a run
-#: (how it is measured or kept in memory), left out of the journal's header and the fingerprints
-IDENTITY = "fbt.identity"
+# IDENTITY: the metadata key of a :class:`Config` field: ``False`` for a field that changes no event
+# of a run (how it is measured or kept in memory), left out of the journal's header and the
+# fingerprints; ``UNLESS_DEFAULT`` for one that enters them only when not at its default
+# (fbt.models.identity)
 
 
 def _positive(name: str, value: object) -> float:

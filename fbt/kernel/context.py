@@ -54,7 +54,8 @@ class Context:
     Derived once: ``symbol_index``; outside book mode ``bars`` (see :func:`scaled_bars`); the risk
     groups each symbol belongs to (``groups``, as symbol indices); from ``config.instruments``, aligned
     to the data's symbols, ``multipliers`` (None when every one is 1: the stock path, unchanged) and
-    ``ticks`` (None when no symbol has a tick size; else a tick size or None per symbol).
+    ``ticks`` (None when no symbol has a tick size; else a tick size or None per symbol) and
+    ``margins`` (None when no symbol has a per-contract margin; else a margin or None per symbol).
     """
 
     data: BarData
@@ -67,6 +68,7 @@ class Context:
     groups: tuple[SymbolGroups, ...] = attrs.field(init=False)
     multipliers: tuple[float, ...] | None = attrs.field(init=False)
     ticks: tuple[float | None, ...] | None = attrs.field(init=False)
+    margins: tuple[float | None, ...] | None = attrs.field(init=False)
 
     @symbol_index.default
     def _index(self) -> dict[str, int]:
@@ -106,3 +108,10 @@ class Context:
         if all(i.tick_size is None for i in known.values()):
             return None
         return tuple(known[s].tick_size if s in known else None for s in self.data.symbols)
+
+    @margins.default
+    def _margins(self) -> tuple[float | None, ...] | None:
+        known = dict(self.config.instruments)
+        if all(i.margin is None for i in known.values()):
+            return None
+        return tuple(known[s].margin if s in known else None for s in self.data.symbols)

@@ -55,8 +55,8 @@ from fbt.models.fill import Execution
 from fbt.models.instrument import tick_level
 from fbt.models.sizing import round_quantity
 
-__all__ = ["apply_fill", "apply_fill_multiplied", "book_order_error", "entry_working", "fill_applier", "mark",
-           "naive_orders", "plan_orders"]
+__all__ = ["apply_fill", "apply_fill_multiplied", "book_order_error", "entry_working", "fill_applier", "margin_cash",
+           "mark", "naive_orders", "plan_orders"]
 
 _ADJ = FIELDS.index("adj_close")
 
@@ -309,3 +309,36 @@ def mark(
     for h in holdings:
         total = total + h
     return holdings, total
+
+
+def margin_cash(
+    portfolio: Portfolio, prices: Sequence[float], multipliers: Sequence[float] | None,
+    margins: Sequence[float | None] | None,
+) -> tuple[float, float]:
+    """Cash as a futures broker reports it, and the margin held: ``(value - margin held, margin held)``.
+
+    The portfolio books a margined contract's fills at their notional like any other (so
+    ``cash + sum(holdings)`` is the account's value); a broker instead holds ``|position| * margin``
+    and marks the contract's P&L to cash every bar. With ``p`` the ``prices`` (the bar's
+    ``adj_close``), ``cash = portfolio.cash + sum(q * p * multiplier - |q| * margin)`` over the
+    symbols with a margin (:class:`fbt.models.instrument.Instrument`); the others are unchanged.
+
+    One contract (multiplier 10, margin 1,000) bought at 3,643.5 with 2 of commission from 10,000, now at 4,000:
+
+    >>> p = Portfolio(cash=10_000.0 - 2.0 - 36_435.0, commission=2.0, positions=(1.0,), orders_sent=1)
+    >>> margin_cash(p, (4_000.0,), (10.0,), (1_000.0,))   # 10,000 - 2 + (4,000 - 3,643.5) * 10 - 1,000
+    (12563.0, 1000.0)
+    >>> margin_cash(p, (4_000.0,), (10.0,), None)
+    (-26437.0, 0.0)
+    """
+    cash = portfolio.cash
+    held = 0.0
+    if margins is None:
+        return cash, held
+    for k, (q, m) in enumerate(zip(portfolio.positions, margins, strict=True)):
+        if m is None or q == 0:
+            continue
+        value = q * float(prices[k]) * (1.0 if multipliers is None else multipliers[k])
+        cash = cash + (value - abs(q) * m)
+        held = held + abs(q) * m
+    return cash, held

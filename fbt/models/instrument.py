@@ -13,6 +13,15 @@ An :class:`Instrument` describes a symbol beyond its prices (equities, FX and fu
   of the range, it is clamped inward to the nearest tick inside (:func:`tick_fill_price`); limit
   and stop levels round to the side that keeps the order's promise (:func:`tick_level`).
 
+- ``margin``: initial margin per contract (None: the notional is paid, as for a stock). A
+  futures-like instrument holds ``|position| * margin`` of the account instead of paying the
+  notional; its P&L is marked to cash every bar. The portfolio books fills as before (``cash``
+  then holds the notional paid, and ``cash + sum(holdings)`` is the account's value either way);
+  cash *as a futures broker reports it* (backtrader's ``getcash()``) is ``value - margin held``
+  (:func:`fbt.kernel.portfolio.margin_cash`), and the cash check and the leverage limits count the
+  margin held, not the notional (:func:`fbt.models.risk.check_fill`). A margin at or above one
+  contract's value at a fill is refused there (reason ``margin``).
+
 Models see one unit's value: sizing models and commission models get ``price * multiplier`` as
 their ``price``, so a cash or percent-of-equity size divides by the contract's value and a
 value-based commission charges on the notional.
@@ -31,6 +40,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from fbt.core.errors import ConfigError
+from fbt.models.identity import IDENTITY, UNLESS_DEFAULT
 
 __all__ = ["Instrument", "Instruments", "instruments_of", "parse_instrument", "round_to_tick", "tick_fill_price",
            "tick_level"]
@@ -45,30 +55,50 @@ def _multiplier(value: object) -> float:
     return float(value)
 
 
-def _tick(value: object) -> float | None:
+def _optional(name: str, value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"tick_size: expected a positive finite number or None, got {value!r}")
+        raise ConfigError(f"{name}: expected a positive finite number or None, got {value!r}")
     return float(value)
 
 
-@attrs.frozen(kw_only=True)
+def _tick(value: object) -> float | None:
+    return _optional("tick_size", value)
+
+
+def _margin(value: object) -> float | None:
+    return _optional("margin", value)
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class Instrument:
-    """One symbol's contract terms: ``multiplier`` (currency per point per unit) and ``tick_size``.
+    """One symbol's contract terms: ``multiplier`` (currency per point per unit), ``tick_size``, ``margin``.
 
-    The defaults (1, no tick) are a stock's, and leave a run bit-identical to one without it.
+    The defaults (1, no tick, no margin) are a stock's, and leave a run bit-identical to one
+    without it. ``margin`` enters a run's identity only when set (:mod:`fbt.models.identity`).
 
-    >>> Instrument().multiplier, Instrument().tick_size
-    (1.0, None)
+    >>> Instrument().multiplier, Instrument().tick_size, Instrument().margin
+    (1.0, None, None)
+    >>> Instrument(multiplier=10, margin=1_000)
+    Instrument(multiplier=10.0, tick_size=None, margin=1000.0)
     >>> Instrument(multiplier=0)
     Traceback (most recent call last):
     ...
     fbt.core.errors.ConfigError: multiplier: expected a positive finite number, got 0
+    >>> Instrument(margin=-5)
+    Traceback (most recent call last):
+    ...
+    fbt.core.errors.ConfigError: margin: expected a positive finite number or None, got -5
     """
 
     multiplier: float = attrs.field(default=1.0, converter=_multiplier)
     tick_size: float | None = attrs.field(default=None, converter=_tick)
+    margin: float | None = attrs.field(default=None, converter=_margin, metadata={IDENTITY: UNLESS_DEFAULT})
+
+    def __repr__(self) -> str:
+        margin = "" if self.margin is None else f", margin={self.margin!r}"
+        return f"Instrument(multiplier={self.multiplier!r}, tick_size={self.tick_size!r}{margin})"
 
 
 #: Instruments by symbol, sorted by symbol (a tuple: configurations hold no dicts).
@@ -100,8 +130,11 @@ def instruments_of(value: Mapping[str, Instrument] | Iterable[tuple[str, Instrum
 
 
 def parse_instrument(text: str) -> tuple[str, Instrument]:
-    """Parse ``SYMBOL:multiplier=M,tick=T`` (either part may be left out) as ``fbt run --instrument`` takes it.
+    """Parse ``SYMBOL:multiplier=M,tick=T,margin=X`` (any part may be left out) as ``fbt run --instrument``
+    takes it.
 
+    >>> parse_instrument("FDAX:multiplier=10,margin=1000")
+    ('FDAX', Instrument(multiplier=10.0, tick_size=None, margin=1000.0))
     >>> parse_instrument("EURUSD:tick=0.00001")
     ('EURUSD', Instrument(multiplier=1.0, tick_size=1e-05))
     >>> parse_instrument("ES:mult=50")  # doctest: +ELLIPSIS
@@ -112,8 +145,8 @@ def parse_instrument(text: str) -> tuple[str, Instrument]:
     symbol, sep, params = text.partition(":")
     symbol = symbol.strip()
     if not symbol or not sep or not params.strip():
-        raise ConfigError(f"--instrument: expected SYMBOL:multiplier=M,tick=T, got {text!r}")
-    names = {"multiplier": "multiplier", "tick": "tick_size", "tick_size": "tick_size"}
+        raise ConfigError(f"--instrument: expected SYMBOL:multiplier=M,tick=T,margin=X, got {text!r}")
+    names = {"multiplier": "multiplier", "tick": "tick_size", "tick_size": "tick_size", "margin": "margin"}
     kwargs: dict[str, float] = {}
     for item in (p.strip() for p in params.split(",") if p.strip()):
         key, eq, value = item.partition("=")
@@ -125,7 +158,8 @@ def parse_instrument(text: str) -> tuple[str, Instrument]:
 
             close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else "."
-            raise ConfigError(f"--instrument: {symbol}: unknown parameter {key!r}{hint} It takes multiplier, tick")
+            raise ConfigError(f"--instrument: {symbol}: unknown parameter {key!r}{hint} "
+                              f"It takes multiplier, tick, margin")
         try:
             kwargs[names[key]] = float(value)
         except ValueError:

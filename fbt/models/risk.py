@@ -20,6 +20,13 @@ included, in the portfolio's order of operations):
 - each :class:`Group`: ``sum(|position * mark|)`` over its symbols ``<= limit * equity`` when the
   fill grows a position in the group.
 
+Instruments with a per-contract ``margin`` (``margins``, aligned to the symbols; None for the
+others) hold ``|position| * margin`` instead of the notional: the cash check is on the cash a
+futures broker reports, ``cash_after + sum(position * mark - |position| * margin)`` over them
+(the filled symbol marked at the fill price), and their exposure in ``gross``, ``max_position``
+and the groups is the margin held, ``|position| * margin``. A fill of a contract whose margin is
+at or above its value at the fill price is refused (reason ``margin``).
+
 A fill that shrinks a position is never refused by the exposure checks, so exits always go through
 (unless the cash check finds the commission cannot be paid).
 """
@@ -140,6 +147,7 @@ def check_fill(
     commission: float,
     groups: SymbolGroups = (),
     multipliers: Sequence[float] | None = None,
+    margins: Sequence[float | None] | None = None,
 ) -> tuple[RejectReason, str] | None:
     """Return ``(reason, detail)`` if the fill breaks a check, else None (formulas in the module doc).
 
@@ -159,6 +167,10 @@ def check_fill(
     cash_after = cash - cost
     if not risk.allow_short and after < 0:
         return RejectReason.SHORT, f"long only: the position would be {after:g}"
+    if margins is not None:
+        return _check_margined(risk, cash_check=cash_check, cash_after=cash_after, positions=positions, marks=marks,
+                               symbol=symbol, after=after, price=price, groups=groups, multipliers=multipliers,
+                               margins=margins)
     if cash_check and risk.margin is None and cash_after < 0:
         return RejectReason.CASH, (f"cash after the fill would be {cash_after:.2f}: the fill costs {cost:.2f}, "
                                    f"cash is {cash:.2f}")
@@ -188,6 +200,57 @@ def check_fill(
                                        f"{risk.max_position:g} x equity {equity:.2f}")
     for name, members, limit in groups:
         exposure = sum(abs(values[k]) for k in members)
+        if exposure > limit * equity:
+            return RejectReason.GROUP, (f"group {name!r} exposure {exposure:.2f} would exceed {limit:g} x "
+                                        f"equity {equity:.2f}")
+    return None
+
+
+def _check_margined(
+    risk: Risk, *, cash_check: bool, cash_after: float, positions: Sequence[float], marks: Sequence[float],
+    symbol: int, after: float, price: float, groups: SymbolGroups, multipliers: Sequence[float] | None,
+    margins: Sequence[float | None],
+) -> tuple[RejectReason, str] | None:
+    """:func:`check_fill` when some symbol has a per-contract margin (rules in the module doc)."""
+    held = positions[symbol]
+    own = margins[symbol]
+    unit = price if multipliers is None else price * multipliers[symbol]
+    if own is not None and abs(after) > abs(held) and own >= unit:
+        return RejectReason.MARGIN, (f"the margin {own:g} per contract is not below the contract's value "
+                                     f"{unit:.2f}: expected a margin smaller than price x multiplier")
+    equity = cash_after
+    reported = cash_after
+    gross = 0.0
+    exposures: list[float] = []
+    for k, q in enumerate(positions):
+        if k == symbol:
+            q, mark = after, price
+        else:
+            mark = marks[k]
+        value = 0.0 if q == 0 else q * mark * (1.0 if multipliers is None else multipliers[k])
+        m = margins[k]
+        exposure = abs(value) if m is None else abs(q) * m
+        equity = equity + value
+        if m is not None and q != 0:
+            reported = reported + (value - exposure)
+        gross = gross + exposure
+        exposures.append(exposure)
+    if cash_check and risk.margin is None and reported < 0:
+        return RejectReason.CASH, (f"cash after the fill would be {reported:.2f} (the margin held counted, "
+                                   f"not the notional)")
+    if abs(after) <= abs(held):
+        return None
+    margin = risk.margin if cash_check else None
+    if margin is not None and gross > margin * equity:
+        return RejectReason.MARGIN, f"gross exposure {gross:.2f} would exceed {margin:g} x equity {equity:.2f}"
+    if risk.max_leverage is not None and gross > risk.max_leverage * equity:
+        return RejectReason.LEVERAGE, (f"gross exposure {gross:.2f} would exceed {risk.max_leverage:g} x "
+                                       f"equity {equity:.2f}")
+    if risk.max_position is not None and exposures[symbol] > risk.max_position * equity:
+        return RejectReason.POSITION, (f"position value {exposures[symbol]:.2f} would exceed "
+                                       f"{risk.max_position:g} x equity {equity:.2f}")
+    for name, members, limit in groups:
+        exposure = sum(exposures[k] for k in members)
         if exposure > limit * equity:
             return RejectReason.GROUP, (f"group {name!r} exposure {exposure:.2f} would exceed {limit:g} x "
                                         f"equity {equity:.2f}")

@@ -14,6 +14,7 @@ import pytest
 
 import fbt
 from fbt.core.events import Direction, FillEvent
+from fbt.kernel.portfolio import margin_cash
 from tests.execution.support import events_of
 from tests.peers.ports import sma_cross
 
@@ -72,26 +73,36 @@ def test_unoptimized_stock_like_value_cash_and_executions(data: fbt.BarData) -> 
     assert money(result.run.final.portfolio.cash) == "6164.16"
 
 
-def futures_like(data: fbt.BarData, period: int = 15, once: bool = False, **overrides: object) -> fbt.Result:
+def futures_like(data: fbt.BarData, period: int = 15, once: bool = False) -> fbt.Result:
     """backtrader's ``setcommission(commission=2.0, mult=10.0, margin=1000.0)``: 2 per contract,
-    10 currency units per point."""
+    10 currency units per point, 1,000 of margin per contract (the cash check on, as fbt's default)."""
     return fbt.run(sma_cross(period, once), data, capital=10_000, quantity=1, execution="next-open",
                    commission=fbt.models.commission.PerShare(rate=2.0),
-                   instruments={"BT": fbt.Instrument(multiplier=10)}, **overrides)  # type: ignore[arg-type]
+                   instruments={"BT": fbt.Instrument(multiplier=10, margin=1_000)})
 
 
-def test_unoptimized_futures_like_value(data: fbt.BarData) -> None:
-    result = futures_like(data, risk=fbt.Risk(cash_check=False))
+def broker_cash(result: fbt.Result) -> float:
+    """The final cash as backtrader's ``getcash()`` reports it: value - margin held."""
+    run = result.run
+    prices = [float(run.data.column(s, "adj_close")[-1]) for s in run.data.symbols]
+    return margin_cash(run.final.portfolio, prices, run.context.multipliers, run.context.margins)[0]
+
+
+def test_unoptimized_futures_like_value_and_cash(data: fbt.BarData) -> None:
+    result = futures_like(data)
     fills = [f for _, f in events_of(result.run, FillEvent)]
     # backtrader tests/test_strategy_unoptimized.py::test_run (stocklike=False): the same executions
     assert [money(f.price) for f in fills if f.direction is Direction.BUY] == BUYEXEC
     assert [money(f.price) for f in fills if f.direction is Direction.SELL] == SELLEXEC
     # backtrader tests/test_strategy_unoptimized.py::test_run (stocklike=False): getvalue() == '12795.00'
     assert money(result.statistics["final_equity"]) == "12795.00"
+    # backtrader tests/test_strategy_unoptimized.py::test_run (stocklike=False): getcash() == '11795.00'
+    assert money(broker_cash(result)) == "11795.00"
 
 
-def test_optimized_values(data: fbt.BarData) -> None:
-    values = [money(futures_like(data, period, once=True, risk=fbt.Risk(cash_check=False)).statistics["final_equity"])
-              for period in range(5, 45)]
+def test_optimized_values_and_cash(data: fbt.BarData) -> None:
+    results = [futures_like(data, period, once=True) for period in range(5, 45)]
     # backtrader tests/test_strategy_optimized.py::test_run: CHKVALUES == _chkvalues (period=range(5, 45))
-    assert values == CHKVALUES
+    assert [money(r.statistics["final_equity"]) for r in results] == CHKVALUES
+    # backtrader tests/test_strategy_optimized.py::test_run: CHKCASH == _chkcash (period=range(5, 45))
+    assert [money(broker_cash(r)) for r in results] == CHKCASH

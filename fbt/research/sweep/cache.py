@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 
 from fbt.core.errors import ConfigError
+from fbt.models.identity import IDENTITY, named_fields
 from fbt.research.sweep.space import Factory, Value
 from fbt.research.sweep.worker import Outcome, RunConfig
 
@@ -128,7 +129,9 @@ def _identity(value: object) -> object:
         return _identity(value.value)
     cls: Any = type(value)
     if attrs.has(cls):
-        fields = {a.name: _identity(getattr(value, a.name)) for a in attrs.fields(cls)}
+        named = named_fields(value)  # a field marked IDENTITY: UNLESS_DEFAULT at its default is left out
+        fields = {a.name: _identity(getattr(value, a.name)) for a in attrs.fields(cls)
+                  if a in named or a.metadata.get(IDENTITY) is False}
         return {"type": _KEY_NAMES.get(cls) or _qualified(cls), "fields": fields}
     if isinstance(value, functools.partial):
         return {"partial": _identity(value.func), "args": _identity(value.args), "keywords": _identity(value.keywords)}
