@@ -334,6 +334,9 @@ def _models() -> argparse.ArgumentParser:
     g.add_argument("--volume-limit", type=positive("--volume-limit"), metavar="F",
                    help="fill at most this fraction of a bar's volume; the rest waits (partial fills)")
     g.add_argument("--fractional", action="store_true", help="trade fractions of a unit (FX, crypto)")
+    g.add_argument("--close-at-end", action="store_true",
+                   help="close every open position with a fill on the last bar (at its open in next-open mode, "
+                        "else at its close), so the last trade counts")
     g.add_argument("--instrument", action="append", default=[], type=_instrument,
                    metavar="SYMBOL:multiplier=M,tick=T,margin=X",
                    help="contract terms of a symbol (repeatable): futures multiplier (P&L = price change x M x "
@@ -383,4 +386,6 @@ def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
                 raise ConfigError(f"--instrument: symbol {symbol} given twice")
             chosen[symbol] = instrument
         options["instruments"] = tuple(chosen.items())
+    if args.close_at_end:  # only when given, as above
+        options["close_at_end"] = True
     return options

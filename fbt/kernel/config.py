@@ -88,6 +88,10 @@ class Config:
     - ``risk_free``: a yearly rate (0.02 for 2 %) for the Sharpe and Sortino ratios.
     - ``checkpoint_every``: keep the world after every so many bars, so that ``state_at(bar)``
       steps at most that many (None keeps none).
+    - ``close_at_end``: close every open position with a fill on the last bar, at its open in
+      ``next-open`` mode and at its close otherwise (``adj_close`` in book mode), so the last trade
+      is counted (backtesting.py's ``finalize_trades``). An order still working after the last bar
+      is then an error. Off by default; it enters the run's identity only when on.
 
     ``risk_free`` and ``checkpoint_every`` change how a run is measured and kept, not one of its
     events: they are not part of its identity (the journal's header and the fingerprints leave them
@@ -112,8 +116,11 @@ class Config:
     risk_free: float = attrs.field(default=0.0, converter=_risk_free, metadata={IDENTITY: False})
     checkpoint_every: int | None = attrs.field(default=1_000, converter=_checkpoint_every,
                                                metadata={IDENTITY: False})
+    close_at_end: bool = attrs.field(default=False, metadata={IDENTITY: UNLESS_DEFAULT})
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.close_at_end, bool):
+            raise ConfigError(f"close_at_end: expected True or False, got {self.close_at_end!r}")
         for name in ("capital", "quantity", "periods"):
             object.__setattr__(self, name, _positive(name, getattr(self, name)))
         for name in ("commission", "slippage", "sizing"):
@@ -155,6 +162,7 @@ class Overrides(TypedDict, total=False):
     instruments: Mapping[str, Instrument] | Iterable[tuple[str, Instrument]] | None
     risk_free: float
     checkpoint_every: int | None
+    close_at_end: bool
 
 
 def identity_fields(cls: type[Config]) -> tuple[attrs.Attribute, ...]:  # type: ignore[type-arg]

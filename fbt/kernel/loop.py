@@ -24,17 +24,19 @@ import numpy as np
 import numpy.typing as npt
 
 from fbt.core.errors import ConfigError, StrategyError
-from fbt.core.events import Event, MarketEvent
+from fbt.core.events import Direction, Event, FillEvent, MarketEvent
 from fbt.core.market import BarData
 from fbt.core.state import Portfolio, World
 from fbt.core.strategy import Strategy
 from fbt.kernel.config import Config
-from fbt.kernel.context import Context
+from fbt.kernel.context import Context, scaled_bars
 from fbt.kernel.fast import PROGRESS_EVERY, run_bars
 from fbt.kernel.parts import PartsFactory, parts_of
+from fbt.kernel.portfolio import fill_applier
 from fbt.kernel.step import drain, make_step
+from fbt.models.fill import Execution
 
-__all__ = ["PROGRESS_EVERY", "BarStep", "Run", "drain", "fold", "paused_gc", "scan", "start"]
+__all__ = ["PROGRESS_EVERY", "BarStep", "Run", "close_positions", "drain", "fold", "paused_gc", "scan", "start"]
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -118,6 +120,42 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def close_positions(ctx: Context, world: World) -> tuple[World, tuple[FillEvent, ...]]:
+    """Close every open position of ``world`` with a fill on the data's last bar (``close_at_end``).
+
+    The fill price is the last bar's open in ``next-open`` mode (adjusted as the broker fills,
+    :func:`fbt.kernel.context.scaled_bars`) and its close otherwise (``adj_close``); the commission
+    is the configuration's, on one unit's value. An order still working at the broker is an error:
+    closing the position under it would leave the order to reopen one.
+    """
+    data, config = ctx.data, ctx.config
+    if world.broker.pending:
+        o = world.broker.pending[0].order
+        raise ConfigError(f"close_at_end: order {o.order_id} ({o.direction.value} {o.quantity:g} {o.symbol}) is still "
+                          f"working after the last bar; the positions cannot be closed under it (send no order on "
+                          f"the last bar, or run without close_at_end)")
+    last = len(data) - 1
+    timestamp = int(data.timestamps[last])
+    bars = ctx.bars if ctx.bars is not None else scaled_bars(data)
+    row = 0 if config.execution is Execution.NEXT_OPEN else 3
+    apply = fill_applier(ctx)
+    portfolio = world.portfolio
+    fills: list[FillEvent] = []
+    for s, q in enumerate(world.portfolio.positions):
+        if q == 0:
+            continue
+        price = float(bars[row, s, last])
+        unit = price if ctx.multipliers is None else price * ctx.multipliers[s]
+        fill = FillEvent(timestamp=timestamp, symbol=data.symbols[s], quantity=abs(q),
+                         direction=Direction.SELL if q > 0 else Direction.BUY, price=price,
+                         commission=config.commission(abs(q), unit), order_id=0)
+        portfolio = apply(portfolio, fill, ctx)
+        fills.append(fill)
+    if not fills:
+        return world, ()
+    return attrs.evolve(world, portfolio=portfolio), tuple(fills)
+
+
 def scan(
     strategies: Sequence[Strategy[Any]], data: BarData, config: Config | None = None, *,
     parts: PartsFactory | None = None,
@@ -172,6 +210,10 @@ def fold(
     built = parts_of(ctx)  # start() put the caller's factory, if any, on the context
     with paused_gc():
         final, log, log_bars, checkpoints = run_bars(ctx, built, world, begin, every, progress)
+    if config.close_at_end and len(data) > begin:
+        final, closing = close_positions(ctx, final)
+        log = [*log, *closing]
+        log_bars = [*log_bars, *([len(data) - 1] * len(closing))]
     if progress is not None:
         progress(len(data), len(data))
     return Run(
