@@ -165,6 +165,9 @@ def scan(
     step = make_step(ctx)
     for i in range(len(data)):
         world, handled = drain(step, world, (MarketEvent(i, data),))
+        if ctx.config.close_at_end and i == len(data) - 1:  # as fold closes the positions after the last bar
+            world, closing = close_positions(ctx, world)
+            handled = [*handled, *closing]
         yield BarStep(index=i, world=world, events=tuple(handled))
 
 

@@ -642,6 +642,9 @@ async def run_live_async(
         raise ConfigError("strategy: expected at least one fbt.Strategy, got none")
     if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0 or wait == float("inf"):
         raise ConfigError(f"wait: expected a number of seconds >= 0, got {wait!r}")
+    if config is not None and config.close_at_end:
+        raise ConfigError("close_at_end: a live session does not know its last bar in advance; close the positions "
+                          "with an exit signal instead")
     session = _Session(strategies, feed, adapter, Path(journal), config or Config(), echo, on_halt)
     session.wait = float(wait)
     loop = asyncio.get_running_loop()

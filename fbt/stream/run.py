@@ -171,6 +171,9 @@ def run_stream(
         raise ConfigError(f"periods: a streaming run needs the bars per year as a number (98280 for 1-minute bars, "
                           f"252 for daily), got {overrides['periods']!r}")
     config = configure(config, None, **overrides)
+    if config.close_at_end:
+        raise ConfigError("close_at_end: a streaming run folds chunk by chunk and does not know its last bar in "
+                          "advance; run it in memory (without --stream)")
     history = history_needed(strategies, config.sizing)
     chunks = read_chunks(source, symbols, chunk_bars=chunk_bars, start=start, end=end, block_bytes=block_bytes)
     directory = Path(out)

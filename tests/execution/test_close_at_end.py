@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,30 @@ def test_close_at_end_enters_the_identity_only_when_on() -> None:
         "0bc6357fec73e3c6768ec439b2c0cfd1b77056e172b24afd4cda33567ef07f61")
     with pytest.raises(ConfigError, match="close_at_end: expected True or False"):
         fbt.Config(close_at_end=1)  # type: ignore[arg-type]
+
+
+def test_streamed_and_live_runs_refuse_close_at_end(tmp_path: Path) -> None:
+    from fbt.live import ReplayFeed, SimAdapter, run_live
+    from fbt.sample.data import sample_dir
+
+    with pytest.raises(fbt.ConfigError, match="close_at_end: a streaming run"):
+        fbt.run_stream(moving_average_crossover(5, 20), sample_dir(), tmp_path / "s", close_at_end=True)
+    config = fbt.Config(close_at_end=True)
+    feed = ReplayFeed(sample_dir())
+    with pytest.raises(fbt.ConfigError, match="close_at_end: a live session"):
+        run_live(moving_average_crossover(5, 20), feed, SimAdapter(tmp_path / "venue", config, feed.symbols),
+                 tmp_path / "journal.jsonl", config)
+    assert not (tmp_path / "journal.jsonl").exists()
+
+
+def test_replay_of_a_closed_at_end_run_steps_the_close_too() -> None:
+    from fbt.kernel.loop import fold, scan
+    from fbt.sample.data import sample_dir
+
+    data = fbt.load_dir(sample_dir(), ["SYNA"]).head(120)
+    config = fbt.Config(close_at_end=True, execution="next-open")
+    folded = fold([moving_average_crossover(5, 20)], data, config)
+    scanned = [e for step in scan([moving_average_crossover(5, 20)], data, config) for e in step.events
+               if not isinstance(e, fbt.MarketEvent)]
+    assert scanned == list(folded.events)
+    assert folded.final.portfolio.positions == (0.0,)
