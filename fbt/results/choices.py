@@ -39,7 +39,8 @@ def describe_instruments(config: Config) -> str:
     """
     parts = []
     for symbol, i in config.instruments:
-        terms = [f"multiplier={i.multiplier:g}"] + ([f"tick={i.tick_size:g}"] if i.tick_size is not None else [])
+        terms = [f"multiplier={i.multiplier:g}"] + ([f"tick={i.tick_size:g}"] if i.tick_size is not None else []) \
+            + ([f"margin={i.margin:g}"] if i.margin is not None else [])
         parts.append(f"{symbol}({', '.join(terms)})")
     return ", ".join(parts)
 
