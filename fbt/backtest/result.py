@@ -18,7 +18,7 @@ from fbt.core.events import OrderRejected
 from fbt.core.market import FIELDS, BarData
 from fbt.core.state import World
 from fbt.core.strategy import Strategy
-from fbt.io.text import float_columns, float_texts, time_texts
+from fbt.io.text import float_columns, float_texts, is_whole, time_texts, time_unit, write_csv_blocks
 from fbt.io.writers import write_csv, write_json
 from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
 from fbt.journal.fingerprint import remember_fingerprints
@@ -196,8 +196,12 @@ class Result:
 
         return write_report(self.write(out), title=title)
 
-    def _equity_columns(self, c: Curve) -> tuple[list[str], list[Any]]:
-        """equity.csv's header and its rows as text columns (Arrow string arrays)."""
+    def _equity_rows(self, c: Curve) -> tuple[list[str], Callable[[int, int], list[Any]]]:
+        """equity.csv's header and a function giving the text columns (Arrow string arrays) of rows ``lo:hi``.
+
+        Whether a column prints as integers and the labels' unit are decided on the whole column, so
+        the text of a row does not depend on the block it is formatted in.
+        """
         data = self.run.data
         header, values = ["timestamp"], []
         for s, symbol in enumerate(data.symbols):
@@ -206,7 +210,14 @@ class Result:
         for name in ("cash", "commission", "total", "returns", "equity_curve", "drawdown"):
             header.append(name)
             values.append(getattr(c, name))
-        return header, [time_texts(data.timestamps, data.time_format), *float_columns(values)]
+        wholes = [is_whole(v) for v in values]
+        unit = time_unit(data.timestamps, data.time_format)
+
+        def rows(lo: int, hi: int) -> list[Any]:
+            return [time_texts(data.timestamps[lo:hi], data.time_format, unit),
+                    *float_columns([v[lo:hi] for v in values], wholes)]
+
+        return header, rows
 
     def _write_events(self, directory: Path, f: FillTable, trades: Trades) -> Fingerprints:
         """Write fills.csv, trades.csv and the journal; return the run's fingerprints."""
@@ -246,9 +257,11 @@ class Result:
         c, f, trades = self.curve, self.fill_columns, self._accounts().trades
 
         def equity() -> None:
-            write_csv(directory / "equity.csv", *self._equity_columns(c))
+            header, rows = self._equity_rows(c)
+            write_csv_blocks(directory / "equity.csv", header, len(c.total), rows)
 
-        # equity.csv is Arrow's work (it releases the GIL): on a thread while this one writes the rest
+        # equity.csv is Arrow's work (it releases the GIL): on a thread, a block of rows at a time, while
+        # this one writes the rest
         with ThreadPoolExecutor(1) as pool:
             written = pool.submit(equity)
             prints = self._write_events(directory, f, trades)

@@ -10,7 +10,8 @@ Arrow's float-to-text cast finds the same shortest digits as Python but lays the
 :func:`time_texts` formats int64 nanosecond labels as :func:`fbt.io.writers.format_timestamps`.
 
 :func:`write_csv_table` writes text columns under a header with ``\\n`` line ends and no quoting,
-the bytes of ``",".join`` row by row, through a temporary name.
+the bytes of ``",".join`` row by row, through a temporary name; :func:`write_csv_blocks` writes the
+same from columns made a block of rows at a time, so a large file's text is never held whole.
 
 >>> float_texts(np.array([0.1, 100.0, -0.0, 1e-05, 1e16, np.nan])).to_pylist()
 ['0.1', '100.0', '-0.0', '1e-05', '1e+16', 'nan']
@@ -23,7 +24,7 @@ the bytes of ``",".join`` row by row, through a temporary name.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -33,12 +34,12 @@ import numpy.typing as npt
 
 from fbt.core.units import NS_PER_DAY
 
-__all__ = ["float_columns", "float_texts", "is_whole", "text_column", "time_texts", "time_unit", "write_csv_table",
-           "write_table_rows"]
+__all__ = ["float_columns", "float_texts", "is_whole", "text_column", "time_texts", "time_unit",
+           "write_csv_blocks", "write_csv_table", "write_table_rows"]
 
 #: Python's repr is positional from 1e-4 up to (not including) 1e16, else scientific.
 _LOW, _HIGH = 1e-4, 1e16
-_ROWS = 1 << 18  # rows written per block
+_ROWS = 1 << 17  # rows formatted and written per block
 _UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
@@ -212,22 +213,69 @@ def text_column(column: Any) -> Any:
 
 def write_table_rows(fh: IO[bytes], columns: Sequence[Any]) -> None:
     """Write text columns (equal lengths; Arrow string arrays or sequences of str) as rows: ``",".join``
-    of each row and ``\\n``, no quoting, a block of rows at a time.
+    of each row and ``\\n``, no quoting, a block of rows at a time, into a seekable binary file.
+    """
+    arrays = [text_column(c) for c in columns]
+    rows = len(arrays[0]) if arrays else 0
+    if any(len(a) != rows for a in arrays):
+        raise ValueError(f"expected text columns of one length, got {[len(a) for a in arrays]}")
+    for lo in range(0, rows, _ROWS):
+        _write_block(fh, [a.slice(lo, _ROWS) for a in arrays])
+
+
+def _write_block(fh: IO[bytes], arrays: Sequence[Any]) -> None:
+    """One block's rows by Arrow's CSV writer; a block it refuses (a text holding a comma, quote or line
+    end) is written by ``",".join`` instead, over whatever part of it Arrow had written.
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv  # type: ignore[import-untyped,unused-ignore]
 
-    arrays = [text_column(c) for c in columns]
     if not arrays or not len(arrays[0]):
         return
-    table = pa.table(arrays, names=[f"c{k}" for k in range(len(arrays))])
-    options = pcsv.WriteOptions(include_header=False, quoting_style="none", batch_size=_ROWS)
+    table = pa.table(list(arrays), names=[f"c{k}" for k in range(len(arrays))])
+    start = fh.tell()
     try:
-        pcsv.write_csv(table, fh, options)
-    except pa.ArrowInvalid:  # a text holding a comma, quote or line end: written as it is, as ",".join does
-        for lo in range(0, table.num_rows, _ROWS):
-            rows = zip(*(a.to_pylist() for a in table.slice(lo, _ROWS).columns), strict=True)
-            fh.write(("\n".join(map(",".join, rows)) + "\n").encode())
+        pcsv.write_csv(table, fh, pcsv.WriteOptions(include_header=False, quoting_style="none",
+                                                    batch_size=table.num_rows))
+    except pa.ArrowInvalid:  # written as it is, as ",".join does
+        fh.seek(start)
+        fh.truncate()
+        rows = zip(*(a.to_pylist() for a in table.columns), strict=True)
+        fh.write(("\n".join(map(",".join, rows)) + "\n").encode())
+
+
+def write_csv_blocks(path: str | os.PathLike[str], header: Sequence[str], rows: int,
+                     block: Callable[[int, int], Sequence[Any]], *, size: int = _ROWS) -> None:
+    """Write ``rows`` rows under one header row, ``\\n`` line ends; whole or not at all (a temporary name).
+
+    ``block(lo, hi)`` gives the text columns of rows ``lo`` to ``hi`` (excluded); blocks of ``size``
+    rows are made and written in turn, so only one block's text is held at a time.
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> v = np.array([1.5, 2.0, 0.25])
+    >>> write_csv_blocks(path, ["v"], 3, lambda lo, hi: [float_texts(v[lo:hi], whole=False)], size=2)
+    >>> path.read_text()
+    'v\\n1.5\\n2.0\\n0.25\\n'
+    """
+    if size < 1:
+        raise ValueError(f"write_csv_blocks: size must be at least 1, got {size}")
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write((",".join(header) + "\n").encode())
+            for lo in range(0, rows, size):
+                hi = min(lo + size, rows)
+                arrays = [text_column(c) for c in block(lo, hi)]
+                if any(len(a) != hi - lo for a in arrays):
+                    raise ValueError(f"{target.name}: expected {hi - lo} rows in each column of rows {lo}..{hi}, "
+                                     f"got {[len(a) for a in arrays]}")
+                _write_block(fh, arrays)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def write_csv_table(path: str | os.PathLike[str], header: Sequence[str], columns: Sequence[Any]) -> None:
@@ -239,13 +287,8 @@ def write_csv_table(path: str | os.PathLike[str], header: Sequence[str], columns
     >>> path.read_text()
     't,v\\na,1.5\\nb,2.0\\n'
     """
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write((",".join(header) + "\n").encode())
-            write_table_rows(fh, columns)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    arrays = [text_column(c) for c in columns]
+    rows = len(arrays[0]) if arrays else 0
+    if any(len(a) != rows for a in arrays):
+        raise ValueError(f"{Path(path).name}: expected text columns of one length, got {[len(a) for a in arrays]}")
+    write_csv_blocks(path, header, rows, lambda lo, hi: [a.slice(lo, hi - lo) for a in arrays])
