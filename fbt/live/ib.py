@@ -646,6 +646,7 @@ class IBAdapter:
         ib.disconnectedEvent -= self._on_disconnected
 
     async def _connect_once(self) -> None:
+        _require()
         from ib_async.ib import StartupFetch
 
         if self._ib is None:

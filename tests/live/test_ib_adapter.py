@@ -498,7 +498,8 @@ def test_times_are_exact_nanoseconds() -> None:
 
 
 def test_without_ib_async_the_adapter_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "ib_async", None)
+    for name in [m for m in sys.modules if m == "ib_async" or m.startswith("ib_async.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if never installed: submodules too
     ib = IBAdapter("127.0.0.1", 7497, 1)  # building one needs nothing
     with pytest.raises(IBError, match=r"needs the ib_async package: pip install 'fbt\[ib\]'"):
         run(ib.connect())
