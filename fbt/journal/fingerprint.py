@@ -17,9 +17,9 @@ from fbt.core.market import FIELDS, BarData
 from fbt.core.strategy import Strategy
 from fbt.journal.codec import _ADDRESS, _EXACT, JournalError, _event_line, _plain, _sha256, canonical_json
 from fbt.journal.record import Fingerprints, JournalHeader
-from fbt.kernel.config import Config, identity_fields
+from fbt.kernel.config import Config
 from fbt.kernel.loop import Run
-from fbt.models.identity import IDENTITY, UNLESS_DEFAULT, named_fields
+from fbt.models.identity import named_fields
 from fbt.version import __version__
 
 # --- fingerprints -------------------------------------------------------------------------------
@@ -83,17 +83,12 @@ def _identity(value: object) -> object:
         return {"set": sorted((_identity(v) for v in value), key=canonical_json)}
     if attrs.has(cls):
         return {"type": _qualified(cls), "fields": {a.name: _identity(getattr(value, a.name))
-                                                    for a in attrs.fields(cls) if not _silent(a, value)}}
+                                                    for a in named_fields(value)}}
     if isinstance(value, functools.partial):
         return {"partial": _identity(value.func), "args": _identity(value.args), "keywords": _identity(value.keywords)}
     if callable(value) and hasattr(value, "__qualname__"):
         return {"callable": _qualified(value)}
     return {"object": _qualified(cls), "repr": _ADDRESS.sub("", repr(value))}
-
-
-def _silent(field: attrs.Attribute, record: object) -> bool:  # type: ignore[type-arg]
-    """True for a field marked ``IDENTITY: UNLESS_DEFAULT`` that holds its default (left out of the text)."""
-    return field.metadata.get(IDENTITY) == UNLESS_DEFAULT and field not in named_fields(record)
 
 
 def _qualified(obj: object) -> str:
@@ -105,10 +100,8 @@ def strategy_text(strategy: Strategy[Any]) -> str:
 
 
 def config_text(config: Config) -> str:
-    """The configuration's identity text: its :func:`~fbt.kernel.config.identity_fields`, less those marked
-    ``IDENTITY: UNLESS_DEFAULT`` that hold their default (:mod:`fbt.models.identity`)."""
-    return canonical_json({a.name: _identity(getattr(config, a.name)) for a in identity_fields(type(config))
-                           if not _silent(a, config)})
+    """The configuration's identity text: the fields that name the run (:func:`fbt.models.identity.named_fields`)."""
+    return canonical_json({a.name: _identity(getattr(config, a.name)) for a in named_fields(config)})
 
 
 def input_hash(data: str | None, strategies: Sequence[str], config: str) -> str:
