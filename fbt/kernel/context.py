@@ -104,14 +104,15 @@ class Context:
 
     @ticks.default
     def _ticks(self) -> tuple[float | None, ...] | None:
-        known = dict(self.config.instruments)
-        if all(i.tick_size is None for i in known.values()):
-            return None
-        return tuple(known[s].tick_size if s in known else None for s in self.data.symbols)
+        return self._optional_terms("tick_size")
 
     @margins.default
     def _margins(self) -> tuple[float | None, ...] | None:
-        known = dict(self.config.instruments)
-        if all(i.margin is None for i in known.values()):
+        return self._optional_terms("margin")
+
+    def _optional_terms(self, name: str) -> tuple[float | None, ...] | None:
+        """One optional instrument term per symbol (None where a symbol has none), or None when no symbol has one."""
+        known = {s: getattr(i, name) for s, i in self.config.instruments}
+        if all(v is None for v in known.values()):
             return None
-        return tuple(known[s].margin if s in known else None for s in self.data.symbols)
+        return tuple(known.get(s) for s in self.data.symbols)
