@@ -1,0 +1,1 @@
+"""Tests of the results layer: the statistics as the README defines them."""
