@@ -15,7 +15,8 @@ import numpy as np
 
 from fbt.core.market import FIELDS, BarData
 from fbt.core.strategy import Strategy
-from fbt.journal.codec import _ADDRESS, _EXACT, JournalError, _event_line, _plain, _sha256, canonical_json
+from fbt.journal.blocks import BLOCK, encode_block
+from fbt.journal.codec import _ADDRESS, _EXACT, JournalError, _plain, _sha256, canonical_json
 from fbt.journal.record import Fingerprints, JournalHeader
 from fbt.kernel.config import Config
 from fbt.kernel.loop import Run
@@ -182,9 +183,8 @@ def fingerprints(source: object) -> Fingerprints:
     if known is not None:
         return known
     h = hashlib.sha256()
-    for seq, (bar, event) in enumerate(zip(run.event_bars.tolist(), run.events, strict=True)):
-        h.update(_event_line(seq, bar, event).encode())
-        h.update(b"\n")
+    for lo in range(0, len(run.events), BLOCK):
+        h.update(encode_block(lo, run.event_bars[lo : lo + BLOCK], run.events[lo : lo + BLOCK]))
     header = _header_for(run, "reference")
     assert header.input_fingerprint is not None
     prints = Fingerprints(input_fingerprint=header.input_fingerprint, events_fingerprint=h.hexdigest())

@@ -62,12 +62,13 @@ class Journal:
                 bars = self.event_bars.tolist()
                 k = 0
                 for market in self.markets:
-                    while k < len(bars) and bars[k] < market.bar:
-                        writer.append(self.events[k], bar=bars[k])
-                        k += 1
+                    j = k
+                    while j < len(bars) and bars[j] < market.bar:
+                        j += 1
+                    writer.extend(self.events[k:j], bars[k:j])
+                    k = j
                     writer.append_market(market)
-                for bar, event in zip(bars[k:], self.events[k:], strict=True):
-                    writer.append(event, bar=bar)
+                writer.extend(self.events[k:], self.event_bars[k:])
             os.replace(tmp, target)
         finally:
             if tmp.exists():

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
-import operator
 import os
+import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from fbt.core.events import Event
 from fbt.core.market import FIELDS, Bar, BarData
+from fbt.journal.blocks import BLOCK, encode_block
 from fbt.journal.codec import JOURNAL_FILE, JournalError, _event_line, canonical_json, encode_record
 from fbt.journal.fingerprint import _RUN_FINGERPRINTS, _header_for, as_run
 from fbt.journal.record import Fingerprints, JournalHeader, MarketRecord
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
     from fbt.journal.log import Journal
 
 #: How many events :meth:`JournalWriter.extend` encodes, writes and hashes at a time.
-_BATCH = 1 << 14
+_BATCH = BLOCK
 
 # --- writing ------------------------------------------------------------------------------------
 
@@ -46,12 +49,12 @@ class JournalWriter:
             return
         self._sync = sync
         self._raw: IO[bytes] | None = None
+        self._file: IO[bytes] | None
         if compress if compress is not None else self.path.name.endswith(".gz"):
             self._raw = open(self.path, "wb")  # noqa: SIM115
-            packed = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
-            self._file: IO[str] | None = io.TextIOWrapper(packed, encoding="utf-8", newline="")
+            self._file = typing.cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0))
         else:
-            self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self._file = open(self.path, "wb")  # noqa: SIM115
         self._events = hashlib.sha256()
         self._markets = hashlib.sha256()
         self._count = 0
@@ -64,13 +67,14 @@ class JournalWriter:
         """Reopen a plain journal read tolerantly and append after its last whole line (the trailer,
         a torn line and anything after them cut off); the hashes and counts go on from its lines."""
         self._raw = None
-        self._file = open(self.path, "r+", encoding="utf-8", newline="")  # noqa: SIM115
+        self._file = open(self.path, "r+b")  # noqa: SIM115
         self._file.seek(journal.size)
         self._file.truncate()
         self._events = hashlib.sha256()
         self._markets = hashlib.sha256()
-        for seq, (bar, event) in enumerate(zip(journal.event_bars.tolist(), journal.events, strict=True)):
-            self._events.update(_event_line(seq, bar, event).encode() + b"\n")
+        for lo in range(0, len(journal.events), _BATCH):
+            hi = lo + _BATCH
+            self._events.update(encode_block(lo, journal.event_bars[lo:hi], journal.events[lo:hi]))
         for market in journal.markets:
             self._markets.update(_market_line(market).encode() + b"\n")
         self._count = len(journal.events)
@@ -86,7 +90,7 @@ class JournalWriter:
     def _line(self, text: str) -> None:
         if self._file is None:
             raise JournalError(f"{self.path}: the journal is closed")
-        self._file.write(text + "\n")
+        self._file.write((text + "\n").encode("utf-8"))
         if self._flush:
             self._file.flush()
         if self._sync:
@@ -105,29 +109,36 @@ class JournalWriter:
         self._count += 1
         return seq
 
-    def extend(self, events: Sequence[Event], bars: Sequence[int]) -> None:
+    def extend(self, events: Sequence[Event], bars: Sequence[int] | npt.NDArray[np.integer[Any]]) -> None:
         """Journal many events, each handled at its bar, in order: the same lines as :meth:`append`
-        one by one, written (and hashed) a batch at a time."""
+        one by one, encoded, written and hashed a block at a time (:func:`~fbt.journal.blocks.encode_block`)."""
         if len(events) != len(bars):
             raise JournalError(f"{self.path}: {len(events)} events but {len(bars)} bars")
         if self._file is None:
             raise JournalError(f"{self.path}: the journal is closed")
         for lo in range(0, len(events), _BATCH):
             chunk, where = events[lo : lo + _BATCH], bars[lo : lo + _BATCH]
-            previous = [self._last_bar, *where[:-1]]
-            if any(map(operator.lt, where, previous)):
-                k = next(k for k, (b, p) in enumerate(zip(where, previous, strict=True)) if b < p)
-                raise JournalError(f"{self.path}: event at bar {where[k]} after an event at bar {previous[k]}")
-            first = self._count
-            text = "\n".join(map(_event_line, range(first, first + len(chunk)), where, chunk)) + "\n"
-            self._file.write(text)
+            self._check_order(where)
+            block = encode_block(self._count, where, chunk)
+            self._file.write(block)
             if self._flush:
                 self._file.flush()
             if self._sync:
                 os.fsync(self._file.fileno() if self._raw is None else self._raw.fileno())
-            self._events.update(text.encode())
+            self._events.update(block)
             self._count += len(chunk)
-            self._last_bar = where[-1]
+            self._last_bar = int(where[-1])
+
+    def _check_order(self, where: Sequence[int] | npt.NDArray[np.integer[Any]]) -> None:
+        """Raise unless the bars do not decrease (from the last line's bar on)."""
+        bars = np.asarray(where)
+        if (bars.ndim == 1 and bars.dtype.kind in "iu"
+                and (not len(bars) or (bars[0] >= self._last_bar and (bars[1:] >= bars[:-1]).all()))):
+            return
+        previous = [self._last_bar, *where[:-1]]
+        for b, p in zip(where, previous, strict=True):
+            if b < p:
+                raise JournalError(f"{self.path}: event at bar {b} after an event at bar {p}")
 
     def append_market(self, market: MarketRecord) -> None:
         """Journal one bar in full (a live session's market event)."""
@@ -218,16 +229,18 @@ def write_journal(source: object, path: str | os.PathLike[str], *, market: str =
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         with JournalWriter(tmp, header, sync=sync, compress=target.name.endswith(".gz")) as writer:
-            bars, events = run.event_bars.tolist(), run.events
             if market == "inline":
+                bars, events = run.event_bars.tolist(), run.events
                 k = 0
                 for i in range(len(run.data)):
                     writer.append_market(market_record(run.data, i))
-                    while k < len(bars) and bars[k] == i:
-                        writer.append(events[k], bar=i)
-                        k += 1
+                    j = k
+                    while j < len(bars) and bars[j] == i:
+                        j += 1
+                    writer.extend(events[k:j], bars[k:j])
+                    k = j
             else:
-                writer.extend(events, bars)
+                writer.extend(run.events, run.event_bars)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
