@@ -18,6 +18,7 @@ from fbt.core.events import OrderRejected
 from fbt.core.market import FIELDS, BarData
 from fbt.core.state import World
 from fbt.core.strategy import Strategy
+from fbt.io.outdir import RUN_FOLDER, output_folder
 from fbt.io.text import float_columns, float_texts, is_whole, time_texts, time_unit, write_csv_blocks
 from fbt.io.writers import write_csv, write_json
 from fbt.journal import Entry, Fingerprints, Journal, fingerprints, journal_of, write_run
@@ -194,7 +195,8 @@ class Result:
         """
         from fbt.report import write_report
 
-        return write_report(self.write(out), title=title)
+        with output_folder(out, RUN_FOLDER):  # one swap for the run's files and its report
+            return write_report(self.write(out), title=title)
 
     def _equity_rows(self, c: Curve) -> tuple[list[str], Callable[[int, int], list[Any]]]:
         """equity.csv's header and a function giving the text columns (Arrow string arrays) of rows ``lo:hi``.
@@ -251,9 +253,17 @@ class Result:
         return fingerprints(self.run)
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write ``equity.csv``, ``fills.csv``, ``journal.jsonl`` and ``stats.json`` into ``out`` (made if needed)."""
-        directory = Path(out)
-        directory.mkdir(parents=True, exist_ok=True)
+        """Write ``equity.csv``, ``fills.csv``, ``trades.csv``, ``journal.jsonl`` and ``stats.json`` into ``out``.
+
+        The folder is replaced whole (:func:`fbt.io.outdir.output_folder`): the files are written
+        beside it and swapped in, so ``out`` holds this run's files or, if the write is interrupted,
+        the previous ones; a folder holding files fbt does not write is refused.
+        """
+        with output_folder(out, RUN_FOLDER) as folder:
+            self._write_into(folder)
+        return Path(out)
+
+    def _write_into(self, directory: Path) -> None:
         c, f, trades = self.curve, self.fill_columns, self._accounts().trades
 
         def equity() -> None:
@@ -269,7 +279,6 @@ class Result:
         remember_fingerprints(self.run, prints)
         write_json(directory / "stats.json", {**self.statistics, **{f"{k}_model": v for k, v in self.choices.items()},
                                               **prints.as_dict()})
-        return directory
 
 
 def configure(config: Config | None, data: BarData | None = None, /, **overrides: Any) -> Config:

@@ -53,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FbtError as exc:
         print(f"fbt: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("fbt: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # the notes say what became of the output folder
+        print("; ".join(["fbt: interrupted", *getattr(exc, "__notes__", ())]), file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): results are on disk
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -4,7 +4,8 @@
 (data larger than memory, read and written in chunks); ``fbt demo`` runs the book's crossover on
 the bundled sample data. Both write ``equity.csv``, ``fills.csv``, ``trades.csv``,
 ``journal.jsonl`` and ``stats.json`` into ``--out`` before printing, so a closed pipe loses no
-result.
+result. The folder is replaced whole (:mod:`fbt.io.outdir`): an interrupted run leaves the previous
+run's files as they were and says so.
 """
 
 from __future__ import annotations
@@ -53,6 +54,25 @@ def fingerprint_lines(result: Result) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from fbt.io.outdir import RUN_FOLDER, check_folder
+
+    check_folder(args.out, RUN_FOLDER)  # a folder that cannot be replaced is refused before the run
+    try:
+        return _run(args)
+    except KeyboardInterrupt as exc:
+        _unchanged(exc, args.out)
+        raise
+
+
+def _unchanged(exc: KeyboardInterrupt, out: str) -> None:
+    """Say, on an interrupt that came before the files were written, that ``out`` is as it was."""
+    from fbt.io.outdir import interrupted_note
+
+    if not getattr(exc, "__notes__", None):
+        exc.add_note(interrupted_note(out))
+
+
+def _run(args: argparse.Namespace) -> int:
     from fbt.backtest.result import run
     from fbt.io.factory import make_strategy
     from fbt.io.progress import progress_bar
@@ -76,21 +96,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     print(f"fbt demo: the book's moving-average crossover on fbt's synthetic sample data ({sample_dir()})")
     strategy = crossover()
-    result = run(strategy, load_dir(sample_dir()))
-    _report(result, strategy, args.out)
+    try:
+        result = run(strategy, load_dir(sample_dir()))
+        _report(result, strategy, args.out)
+    except KeyboardInterrupt as exc:
+        _unchanged(exc, args.out)
+        raise
     return 0
 
 
 def _report(result: Result, strategy: Strategy[Any], out: str, *, report: bool = False) -> None:
     """Write the run's files (and its report) first, then print: a closed pipe loses no result."""
     from fbt.io.factory import describe_params
+    from fbt.io.outdir import RUN_FOLDER, output_folder
 
-    directory = result.write(out)
     page = None
-    if report:
-        from fbt.report import write_report
+    with output_folder(out, RUN_FOLDER):  # the run's files and its report swapped in as one set
+        directory = result.write(out)
+        if report:
+            from fbt.report import write_report
 
-        page = write_report(directory)
+            page = write_report(directory)
     data = result.run.data
     params = describe_params(dict(strategy.params))
     when = f"{len(data)} bars" if not len(data) else (
@@ -127,23 +153,25 @@ def _stream_source(items: list[str], symbols: str | None) -> tuple[Any, list[str
 
 def _stream(args: argparse.Namespace, strategy: Strategy[Any], models: dict[str, Any]) -> int:
     """Run ``fbt run --stream``: write every output first, then print as the in-memory run does."""
+    from fbt.io.outdir import RUN_FOLDER, output_folder
     from fbt.io.progress import progress_bar
     from fbt.stream.run import run_stream
 
     source, symbols = _stream_source(args.data, args.symbols)
     progress = progress_bar("fbt run --stream", quiet=args.quiet)
-    try:
-        result = run_stream(strategy, source, args.out, symbols=symbols, chunk_bars=args.chunk_bars,
-                            start=args.start, end=args.end, capital=args.capital, periods=args.periods,
-                            risk_free=args.risk_free, progress=progress, **models)
-    finally:
-        if progress is not None:
-            progress.close()
     page = None
-    if args.report:
-        from fbt.report import write_report
+    with output_folder(args.out, RUN_FOLDER):  # the run's files and its report swapped in as one set
+        try:
+            result = run_stream(strategy, source, args.out, symbols=symbols, chunk_bars=args.chunk_bars,
+                                start=args.start, end=args.end, capital=args.capital, periods=args.periods,
+                                risk_free=args.risk_free, progress=progress, **models)
+        finally:
+            if progress is not None:
+                progress.close()
+        if args.report:
+            from fbt.report import write_report
 
-        page = write_report(result.out)
+            page = write_report(result.out)
     params = ", ".join(f"{k}={v!r}" for k, v in strategy.params)
     print(f"{strategy.name}({params}) on {', '.join(result.symbols)}: {result.bars} bars, "
           f"{result.first} .. {result.last}")

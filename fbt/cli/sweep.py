@@ -184,7 +184,7 @@ def _header(args: argparse.Namespace, g: Any) -> str:
 
 def _interrupted(out: str) -> int:
     print(f"fbt: interrupted; finished runs are kept in {Path(out) / 'sweep.jsonl'}: "
-          "run the same command again to resume", file=sys.stderr)
+          "run the same command again to resume (the folder's other files are unchanged)", file=sys.stderr)
     return 130
 
 
@@ -227,8 +227,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"best {min(args.top, len(ranked))} by {args.metric} ({'lowest' if minimize else 'highest'}):")
             print(ranked[shown].head(args.top).to_string(index=False))
     if args.report:
-        path = heatmap(frame, names, args.metric, args.axes, Path(args.out) / "heatmap.png")
-        print(f"Wrote {path.name} to {args.out}")
+        from fbt.io.outdir import SWEEP_FOLDER, output_folder
+
+        # the folder swapped whole again: this sweep's sweep.csv and cache, and its heatmap
+        with output_folder(args.out, SWEEP_FOLDER, keep=SWEEP_FOLDER - {"heatmap.png"}) as folder:
+            heatmap(frame, names, args.metric, args.axes, folder / "heatmap.png")
+        print(f"Wrote heatmap.png to {args.out}")
     if not len(ok):
         raise ConfigError(f"all {len(frame)} runs failed; the first: {frame['error'].iloc[0]}")
     return 0

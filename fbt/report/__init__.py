@@ -27,6 +27,8 @@ import io
 import os
 from pathlib import Path
 
+from fbt.core.errors import DataError
+from fbt.io.outdir import RUN_FOLDER, output_folder
 from fbt.report.output import RunOutput, monthly_returns, read_output
 from fbt.report.page import render_html
 from fbt.report.plot import plot_equity
@@ -52,13 +54,27 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+#: the run's files a report is made from and keeps beside itself
+_RUN_FILES = RUN_FOLDER - {"equity.png", "report.html"}
+
+
 def write_report(directory: str | os.PathLike[str], *, title: str | None = None) -> Path:
-    """Write ``equity.png`` and ``report.html`` into a run's output folder; return the page's path."""
-    out = read_output(directory)
-    buffer = io.BytesIO()
-    plot_equity(out, buffer, title=title)
-    png = buffer.getvalue()
-    _write_atomic(out.directory / "equity.png", png)
-    page = out.directory / "report.html"
-    _write_atomic(page, render_html(out, png, title=title).encode("utf-8"))
-    return page
+    """Write ``equity.png`` and ``report.html`` into a run's output folder; return the page's path.
+
+    The folder is replaced whole (:func:`fbt.io.outdir.output_folder`): the run's files are linked
+    into a new folder, the report is made from them and written beside them, and the set is
+    swapped in, so the report is always of the run it sits with.
+    """
+    with output_folder(directory, RUN_FOLDER, keep=_RUN_FILES) as folder:
+        if not any(folder.iterdir()):  # no run there: the error names the folder given
+            read_output(directory)
+        try:
+            out = read_output(folder)
+        except DataError as exc:  # named as the folder the caller gave
+            raise DataError(str(exc).replace(str(folder), str(directory))) from None
+        buffer = io.BytesIO()
+        plot_equity(out, buffer, title=title)
+        png = buffer.getvalue()
+        _write_atomic(folder / "equity.png", png)
+        _write_atomic(folder / "report.html", render_html(out, png, title=title).encode("utf-8"))
+    return Path(directory) / "report.html"

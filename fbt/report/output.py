@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fbt.core.errors import DataError
+from fbt.io.outdir import recover
 
 # --------------------------------------------------------------------------------------------------
 # Reading a run's output folder
@@ -48,8 +49,10 @@ def _times(values: pd.Series, path: Path) -> pd.DatetimeIndex:
 
 
 def read_output(directory: str | os.PathLike[str]) -> RunOutput:
-    """Read a run's output folder (see the module's docstring)."""
+    """Read a run's output folder (see the module's docstring); a missing one is :func:`fbt.io.outdir.recover`-ed."""
     folder = Path(directory)
+    if not folder.exists():  # a crash in the middle of a swap of the folder (see fbt.io.outdir)
+        recover(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: expected a run's output folder (fbt run --out), got "
                         f"{'a file' if folder.exists() else 'no such directory'}")

@@ -15,6 +15,7 @@ from fbt.core.errors import ConfigError, FbtError
 from fbt.core.market import BarData
 from fbt.core.state import World
 from fbt.core.strategy import Strategy
+from fbt.io.outdir import RUN_FOLDER, check_folder, output_folder
 from fbt.io.symbol_bars import PathLike
 from fbt.io.writers import format_timestamps, write_json
 from fbt.journal import Fingerprints
@@ -146,8 +147,9 @@ def run_stream(
     written at the end. The rows, fills, trades and journal are the in-memory run's, line for line;
     the statistics are accumulated exactly in O(1) memory and may differ from the in-memory ones in
     the last bits of means and standard deviations (:mod:`fbt.stream.tally`). Nothing in ``out``
-    changes unless the whole run succeeds: the files are written under temporary names and moved
-    into place at the end. ``periods="auto"`` is not available (it needs every timestamp first).
+    changes unless the whole run succeeds: the files are written into a folder beside it, swapped
+    in whole at the end (:func:`fbt.io.outdir.output_folder`). ``periods="auto"`` is not available
+    (it needs every timestamp first).
     ``progress(done, total)`` is told the bars done, the total estimated from the bytes read.
     ``block_bytes`` is the size of the blocks read from each file (see :func:`fbt.read_chunks`).
 
@@ -176,9 +178,10 @@ def run_stream(
                           "advance; run it in memory (without --stream)")
     history = history_needed(strategies, config.sizing)
     chunks = read_chunks(source, symbols, chunk_bars=chunk_bars, start=start, end=end, block_bytes=block_bytes)
-    directory = Path(out)
-    directory.mkdir(parents=True, exist_ok=True)
-    return _Stream(strategies, config, directory, history).run(chunks, progress)
+    check_folder(out, RUN_FOLDER)  # before reading anything
+    with output_folder(out, RUN_FOLDER) as folder:
+        streamed = _Stream(strategies, config, folder, history).run(chunks, progress)
+    return attrs.evolve(streamed, out=Path(out))
 
 
 class _Stream:

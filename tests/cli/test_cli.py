@@ -117,7 +117,8 @@ def test_a_strategy_that_raises_is_named_with_its_bar(tmp_path: Path, capsys: py
         "        return state, ()\n"
         "    return fbt.strategy(step, initial=None, name='broken')\n"
     )
-    code, _, err = run_cli(capsys, "run", f"{module}:broken", "--data", str(sample_dir()), "--out", str(tmp_path))
+    code, _, err = run_cli(capsys, "run", f"{module}:broken", "--data", str(sample_dir()),
+                           "--out", str(tmp_path / "out"))
     assert code == 2
     assert "strategy 'broken' raised at bar 7 (2010-01-13" in err and "ZeroDivisionError: boom" in err
 

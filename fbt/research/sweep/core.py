@@ -15,8 +15,9 @@ import pandas as pd
 from fbt.backtest.result import configure
 from fbt.core.errors import ConfigError
 from fbt.core.market import BarData
+from fbt.io.outdir import SWEEP_FOLDER, check_folder, output_folder
 from fbt.kernel.config import Config
-from fbt.research.sweep.cache import RESULT_FILE, StrategyRef, _Cache, check_params, run_key, strategy_ref
+from fbt.research.sweep.cache import CACHE_FILE, RESULT_FILE, StrategyRef, _Cache, check_params, run_key, strategy_ref
 from fbt.research.sweep.executor import _open_pool, _Pool, execute, sweep_progress
 from fbt.research.sweep.space import Constraint, Factory, Grid, GridLike, Value, _as_grid
 from fbt.research.sweep.worker import _DATA, _FACTORIES, _LAST_SLICE, Job, Outcome, RunConfig, _describe
@@ -173,7 +174,8 @@ def sweep(
     ``"serial"``, ``"dask://HOST:PORT"``, ``"dask-local"``, a ``distributed.Client``, or any
     :class:`concurrent.futures.Executor`. ``chunk_size`` parameter sets travel together (default:
     about eight chunks per worker, at most 64 sets each). With ``out``, finished runs are appended
-    to ``OUT/sweep.jsonl`` as they land and reused on a rerun; ``OUT/sweep.csv`` is written at the end.
+    to ``OUT/sweep.jsonl`` as they land and reused on a rerun; ``OUT/sweep.csv`` is written at the end,
+    the folder swapped whole (:func:`fbt.io.outdir.output_folder`; the cache is carried over).
 
     Columns: the parameter names, then every statistic under the keys of ``stats.json``, then
     ``error`` (None, or why that run failed; the sweep goes on). ``frame.attrs`` holds ``computed``,
@@ -192,6 +194,8 @@ def sweep(
     g = _as_grid(grid)
     if not len(g):
         raise ConfigError("grid: expected at least one parameter set, got none")
+    if out is not None:
+        check_folder(out, SWEEP_FOLDER)  # before anything runs
     shared = run_config(config, data, overrides)
     with engine(strategy, data, executor=executor, workers=workers, out=out,
                 connect_timeout=connect_timeout) as (ref, fingerprint, cache, pool):
@@ -212,8 +216,9 @@ def sweep(
     frame = _frame(g.names, rows)
     frame.attrs.update(attrs.asdict(tally))
     frame.attrs["failed"] = sum(o.error is not None for _, o in rows)
-    if out is not None:
-        write_rows(Path(out) / RESULT_FILE, g.names, rows)
+    if out is not None:  # the folder is replaced whole; the cache, appended in place as runs finished, carried over
+        with output_folder(out, SWEEP_FOLDER, carry=(CACHE_FILE,)) as folder:
+            write_rows(folder / RESULT_FILE, g.names, rows)
     return frame
 
 

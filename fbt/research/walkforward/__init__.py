@@ -31,6 +31,7 @@ from typing import Any, Final
 
 from fbt.core.errors import ConfigError, FbtError
 from fbt.core.market import BarData
+from fbt.io.outdir import WALK_FORWARD_FOLDER, check_folder
 from fbt.kernel.config import Config
 from fbt.research.sweep import (
     Constraint,
@@ -127,6 +128,8 @@ def walk_forward(
         raise ConfigError(f"data: expected fbt.BarData (see fbt.load and fbt.load_dir), got {type(data).__name__}")
     if not isinstance(metric, str) or not metric:
         raise ConfigError(f"metric: expected the name of a statistic, got {metric!r}")
+    if out is not None:
+        check_folder(out, WALK_FORWARD_FOLDER)  # before anything runs
     lower = metric in LOWER_IS_BETTER if minimize is None else bool(minimize)
     spans = windows(len(data), in_sample=in_sample, out_of_sample=out_of_sample, anchored=anchored)
     shared = run_config(config, data, overrides)

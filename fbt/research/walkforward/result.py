@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fbt.core.market import BarData
+from fbt.io.outdir import WALK_FORWARD_FOLDER, output_folder
 from fbt.io.writers import format_floats, format_timestamps, write_csv, write_json
 from fbt.research.sweep import (
     Outcome,
@@ -65,9 +66,16 @@ class WalkForward:
         ])
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write ``walk_forward.csv``, ``oos_equity.csv``, ``in_sample.csv`` and ``walk_forward.json`` into ``out``."""
-        directory = Path(out)
-        directory.mkdir(parents=True, exist_ok=True)
+        """Write ``walk_forward.csv``, ``oos_equity.csv``, ``in_sample.csv`` and ``walk_forward.json`` into ``out``.
+
+        The folder is replaced whole (:func:`fbt.io.outdir.output_folder`); the in-sample runs' cache
+        ``sweep.jsonl`` is carried over.
+        """
+        with output_folder(out, WALK_FORWARD_FOLDER, carry=("sweep.jsonl",)) as folder:
+            self._write_into(folder)
+        return Path(out)
+
+    def _write_into(self, directory: Path) -> None:
         _write_frame(directory / "walk_forward.csv", self.windows, self.time_format)
         _write_frame(directory / "in_sample.csv", self.in_sample, self.time_format)
         eq = self.equity
@@ -80,7 +88,6 @@ class WalkForward:
                                                                            "drawdown"))],
         )
         write_json(directory / "walk_forward.json", self.statistics)
-        return directory
 
 
 def _write_frame(path: Path, frame: pd.DataFrame, time_format: str) -> None:
