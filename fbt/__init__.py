@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the real types, for type checkers; at run time __getattr__ 
         CancelReason,
         Direction,
         FillEvent,
+        FillQuantity,
         MarketEvent,
         OrderCancelled,
         OrderConditions,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the real types, for type checkers; at run time __getattr__ 
         RejectReason,
         SignalEvent,
         SignalType,
+        SizeBasis,
         TimeInForce,
     )
     from fbt.core.indicators import rolling_mean
@@ -67,7 +69,15 @@ if TYPE_CHECKING:  # the real types, for type checkers; at run time __getattr__ 
     from fbt.models.fill import Execution
     from fbt.models.instrument import Instrument
     from fbt.models.risk import Group, Risk
-    from fbt.models.sizing import FixedCash, FixedQuantity, Kelly, PercentOfEquity, TargetWeight, VolatilityTarget
+    from fbt.models.sizing import (
+        AllCash,
+        FixedCash,
+        FixedQuantity,
+        Kelly,
+        PercentOfEquity,
+        TargetWeight,
+        VolatilityTarget,
+    )
     from fbt.models.slippage import FixedBps, HalfSpread, SquareRootImpact, VolumeShare
     from fbt.report import write_report
     from fbt.research.sweep import Grid, grid, grid_points, grid_random, sweep
@@ -83,8 +93,9 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "fbt.backtest.result": ("Result", "run"),
     "fbt.core.errors": ("ConfigError", "DataError", "FbtError", "StrategyError"),
     "fbt.core.events": (
-        "CancelReason", "Direction", "FillEvent", "MarketEvent", "OrderCancelled", "OrderConditions", "OrderEvent",
-        "OrderRejected", "OrderTerms", "OrderType", "RejectReason", "SignalEvent", "SignalType", "TimeInForce",
+        "CancelReason", "Direction", "FillEvent", "FillQuantity", "MarketEvent", "OrderCancelled", "OrderConditions",
+        "OrderEvent", "OrderRejected", "OrderTerms", "OrderType", "RejectReason", "SignalEvent", "SignalType",
+        "SizeBasis", "TimeInForce",
     ),
     "fbt.core.indicators": ("rolling_mean",),
     "fbt.core.market": ("Bar", "BarData"),
@@ -102,7 +113,8 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "fbt.models.fill": ("Execution",),
     "fbt.models.instrument": ("Instrument",),
     "fbt.models.risk": ("Group", "Risk"),
-    "fbt.models.sizing": ("FixedCash", "FixedQuantity", "Kelly", "PercentOfEquity", "TargetWeight", "VolatilityTarget"),
+    "fbt.models.sizing": ("AllCash", "FixedCash", "FixedQuantity", "Kelly", "PercentOfEquity", "TargetWeight",
+                          "VolatilityTarget"),
     "fbt.models.slippage": ("FixedBps", "HalfSpread", "SquareRootImpact", "VolumeShare"),
     "fbt.report": ("write_report",),
     "fbt.research.sweep": ("Grid", "grid", "grid_points", "grid_random", "sweep"),
@@ -113,6 +125,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
 _MODULE_OF: dict[str, str] = {name: module for module, names in _SOURCES.items() for name in names}
 
 __all__ = [
+    "AllCash",
     "Bar",
     "BarData",
     "BarStep",
@@ -127,6 +140,7 @@ __all__ = [
     "Execution",
     "FbtError",
     "FillEvent",
+    "FillQuantity",
     "Fingerprints",
     "FixedBps",
     "FixedCash",
@@ -160,6 +174,7 @@ __all__ = [
     "Run",
     "SignalEvent",
     "SignalType",
+    "SizeBasis",
     "SquareRootImpact",
     "Strategy",
     "StrategyError",

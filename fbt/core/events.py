@@ -18,14 +18,16 @@ import attrs
 import numpy as np
 
 from fbt.core.errors import StrategyError
-from fbt.core.kinds import CancelReason, Direction, OrderType, RejectReason, SignalType, TimeInForce
+from fbt.core.kinds import CancelReason, Direction, OrderType, RejectReason, SignalType, SizeBasis, TimeInForce
 from fbt.core.market import FIELDS, Bar, BarData, FloatArray
 
 __all__ = [
+    "JOURNAL_OPTIONAL",
     "CancelReason",
     "Direction",
     "Event",
     "FillEvent",
+    "FillQuantity",
     "MarketEvent",
     "OrderCancelled",
     "OrderConditions",
@@ -36,8 +38,13 @@ __all__ = [
     "RejectReason",
     "SignalEvent",
     "SignalType",
+    "SizeBasis",
     "TimeInForce",
 ]
+
+#: ``attrs`` metadata key of an event field the journal writes only when it is not None, so that
+#: adding such a field leaves every earlier journal's lines (and fingerprints) exactly as they were.
+JOURNAL_OPTIONAL = "fbt.journal.optional"
 
 
 def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -274,11 +281,53 @@ _PLAIN = OrderConditions()
 
 
 @attrs.frozen(kw_only=True)
+class FillQuantity:
+    """How many units an order takes, resolved when it fills (``OrderEvent.at_fill``).
+
+    The broker spends a *budget* at the fill price: ``amount`` of cash (basis ``cash``, a broker's
+    cash-quantity order), ``amount`` percent of the equity at the fill (``equity``), or ``amount``
+    times the cash available at the fill (``all-cash``; 1 is all of it). The units are the most
+    whose cost, commission included, stays within the budget, whole unless the run trades
+    fractional units. The order's own ``quantity`` is the estimate at the signal bar's close.
+
+    >>> FillQuantity(basis=SizeBasis.EQUITY, amount=50.0).budget(cash=400.0, equity=1_000.0)
+    500.0
+    >>> FillQuantity(basis=SizeBasis.ALL_CASH).budget(cash=400.0, equity=1_000.0)
+    400.0
+    """
+
+    basis: SizeBasis = attrs.field(validator=attrs.validators.instance_of(SizeBasis))
+    amount: float = attrs.field(default=1.0, validator=_positive_quantity)
+
+    def budget(self, *, cash: float, equity: float) -> float:
+        """The cash this order may spend, given the cash and the equity at its fill."""
+        if self.basis is SizeBasis.CASH:
+            return self.amount
+        if self.basis is SizeBasis.EQUITY:
+            return self.amount / 100.0 * equity
+        return self.amount * cash
+
+    def describe(self) -> str:
+        """The request in words, for rejections and logs.
+
+        >>> FillQuantity(basis=SizeBasis.CASH, amount=2500.0).describe()
+        'a cash quantity of 2500'
+        """
+        if self.basis is SizeBasis.CASH:
+            return f"a cash quantity of {self.amount:g}"
+        if self.basis is SizeBasis.EQUITY:
+            return f"{self.amount:g}% of equity"
+        return "all available cash" if self.amount == 1.0 else f"{self.amount:g} of the available cash"
+
+
+@attrs.frozen(kw_only=True)
 class OrderEvent:
     """An order the portfolio sent to the broker. ``order_id`` counts orders from 1 in a run.
 
     ``conditions`` (None: a plain market order, good till cancelled) holds limit and stop prices,
-    time in force and bracket / one-cancels-other links (:class:`OrderConditions`).
+    time in force and bracket / one-cancels-other links (:class:`OrderConditions`). ``at_fill``
+    (None: ``quantity`` units) asks for the quantity to be resolved when the order fills
+    (:class:`FillQuantity`); ``quantity`` is then the estimate made when it was sent.
 
     >>> o = OrderEvent(timestamp=0, symbol="A", quantity=10, direction=Direction.SELL, order_type=OrderType.LMT,
     ...                conditions=OrderConditions(limit_price=12.0))
@@ -293,6 +342,7 @@ class OrderEvent:
     order_type: OrderType = OrderType.MKT
     order_id: int = 0
     conditions: OrderConditions | None = None
+    at_fill: FillQuantity | None = attrs.field(default=None, metadata={JOURNAL_OPTIONAL: True})
 
     def check(self) -> OrderEvent:
         """Return the order if its type and conditions fit together (the broker asks), else raise ValueError.

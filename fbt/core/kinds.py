@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["CancelReason", "Direction", "OrderType", "RejectReason", "SignalType", "TimeInForce"]
+__all__ = ["CancelReason", "Direction", "OrderType", "RejectReason", "SignalType", "SizeBasis", "TimeInForce"]
 
 
 class SignalType(enum.Enum):
@@ -96,3 +96,15 @@ class CancelReason(enum.Enum):
     EXPIRED = "expired"
     OCO = "oco"
     PARENT = "parent"
+
+
+class SizeBasis(enum.Enum):
+    """What an order resolved at its fill spends (see :class:`fbt.core.events.FillQuantity`).
+
+    ``cash``: an amount of cash (a broker's cash-quantity order); ``equity``: a percentage of the
+    account's equity at the fill; ``all-cash``: a fraction of the cash available at the fill.
+    """
+
+    CASH = "cash"
+    EQUITY = "equity"
+    ALL_CASH = "all-cash"

@@ -70,9 +70,17 @@ class World:
 
     ``market`` is the latest market event (None before the first bar); ``strategies`` holds each
     strategy's own state, in the order the strategies were given.
+
+    ``in_flight`` are the orders the portfolio has sent on this bar that the execution port has not
+    taken yet: the queue is first in first out, so a bar's orders wait behind its later signals,
+    and those signals are sized with them in view. ``withdrawn`` are the ids of in-flight orders an
+    EXIT or CANCEL withdrew: they are cancelled when they reach the port. Both are empty between
+    bars (every bar's queue is drained).
     """
 
     market: MarketEvent | None = None
     strategies: tuple[Any, ...]
     portfolio: Portfolio
     broker: Broker = Broker()
+    in_flight: tuple[OrderEvent, ...] = ()
+    withdrawn: tuple[int, ...] = ()

@@ -19,7 +19,7 @@ import numpy as np
 
 import fbt.core.events
 from fbt.core.errors import FbtError
-from fbt.core.events import MarketEvent
+from fbt.core.events import JOURNAL_OPTIONAL, MarketEvent
 
 #: The ``format`` of every journal header.
 FORMAT: Final = "fbt-journal"
@@ -99,8 +99,22 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
+_OPTIONAL: dict[type, frozenset[str]] = {}
+
+
+def _optional_names(cls: type) -> frozenset[str]:
+    """The fields of ``cls`` written only when not None (metadata :data:`fbt.core.events.JOURNAL_OPTIONAL`)."""
+    names = _OPTIONAL.get(cls)
+    if names is None:
+        names = _OPTIONAL[cls] = frozenset(a.name for a in attrs.fields(cls)
+                                           if a.init and a.metadata.get(JOURNAL_OPTIONAL))
+    return names
+
+
 def encode_record(record: object) -> dict[str, object]:
     """Return a record as plain data: ``{"type": CLASS NAME, "fields": {FIELD: VALUE}}``, enums by value.
+
+    A field marked :data:`fbt.core.events.JOURNAL_OPTIONAL` is left out while it is None.
 
     >>> from fbt.core.events import SignalEvent, SignalType
     >>> plain = encode_record(SignalEvent(timestamp=5, strategy_id="s", symbol="A", signal_type=SignalType.LONG))
@@ -108,7 +122,11 @@ def encode_record(record: object) -> dict[str, object]:
     ('SignalEvent', 'LONG', 1.0)
     """
     cls = record.__class__
-    return {"type": cls.__name__, "fields": {name: _plain(getattr(record, name)) for name in _field_names(cls)}}
+    optional = _optional_names(cls)
+    if not optional:
+        return {"type": cls.__name__, "fields": {name: _plain(getattr(record, name)) for name in _field_names(cls)}}
+    return {"type": cls.__name__, "fields": {name: _plain(getattr(record, name)) for name in _field_names(cls)
+                                             if not (name in optional and getattr(record, name) is None)}}
 
 
 def _float_text(value: float) -> str:
@@ -175,11 +193,18 @@ def _line_encoder(cls: type) -> Callable[[int, int, Any], str]:
         hints = {}
     namespace: dict[str, Any] = {"text": _text, "float_repr": float.__repr__, "int_repr": int.__repr__,
                                  "string": encode_basestring_ascii, "INF": _INF}
+    optional = _optional_names(cls)
     lines, parts = [], []
     for k, (field, key) in enumerate(keys):
         hint = hints.get(field)
         v, t = f"v{k}", f"t{k}"
         lines.append(f" {v} = e.{field}")
+        if field in optional:  # written with its separator, and only when not None
+            namespace[f"k{k}"] = key
+            lines.append(f" {t} = '' if {v} is None else " + (f"k{k} + text({v}) + ','" if k == 0 else
+                                                              f"',' + k{k} + text({v})"))
+            parts.append(f"{{{t}}}")
+            continue
         if hint is float:
             lines.append(f" {t} = float_repr({v}) if {v}.__class__ is float and -INF < {v} < INF else text({v})")
         elif hint is int:
@@ -199,8 +224,13 @@ def _line_encoder(cls: type) -> Callable[[int, int, Any], str]:
     namespace["MIDDLE"] = ',"fields":{'
     namespace["SEQ"] = '},"seq":'
     namespace["TAIL"] = ',"type":' + name + "}"
+    body = ""
+    for k, (part, (field, _)) in enumerate(zip(parts, keys, strict=True)):
+        # an optional field carries its own comma (after it when first, before it otherwise)
+        joined = k == 0 or field in optional or (k == 1 and keys[0][0] in optional)
+        body += part if joined else "," + part
     source = ("def encode(seq, bar, e):\n" + "\n".join(lines) + "\n"
-              ' return f"{HEAD}{int_repr(bar)}{MIDDLE}' + ",".join(parts) + '{SEQ}{int_repr(seq)}{TAIL}"\n')
+              ' return f"{HEAD}{int_repr(bar)}{MIDDLE}' + body + '{SEQ}{int_repr(seq)}{TAIL}"\n')
     exec(source, namespace)
     encode: Callable[[int, int, Any], str] = namespace["encode"]
     return encode

@@ -15,8 +15,13 @@ the order the orders were placed:
 3. a bracket child starts working once its parent has filled in full (on the same bar when the
    parent filled at the bar's open, else from the next bar); if the parent ends part-filled the
    child protects the filled part, if it ends unfilled the child is cancelled;
-4. the base price comes from the order type; at most ``Risk.volume_limit`` of the bar's volume
-   fills per symbol, the rest waits (a partial fill); slippage moves the price against the trader;
+4. the base price comes from the order type; an order resolved at its fill (``at_fill``) takes
+   its quantity now, the first time it would fill: the most units whose cost at this fill's price
+   (slipped and ticked as below) and commission stay within its budget (:func:`resolve_quantity`;
+   the cash of the portfolio after the fills before it, or its equity with the other symbols at
+   their last ``adj_close``); no budget is a rejection (``cash``), no whole unit one (``sizing``),
+   and from then on it is a plain order of that quantity; at most ``Risk.volume_limit`` of the
+   bar's volume fills per symbol, the rest waits (a partial fill); slippage moves the price against the trader;
    with a tick size the price then rounds to the grid, buys up and sells down, clamped into the
    bar's range when it started there (:func:`fbt.models.instrument.tick_fill_price`) — the rounding
    counts as slippage (``FillEvent.slippage = sign * (price - base)``, at least 0);
@@ -28,12 +33,16 @@ the order the orders were placed:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+
+import attrs
 
 from fbt.core.errors import ConfigError, StrategyError
 from fbt.core.events import (
     CancelReason,
     Event,
     FillEvent,
+    FillQuantity,
     MarketEvent,
     OrderCancelled,
     OrderEvent,
@@ -53,7 +62,8 @@ from fbt.models.risk import check_fill
 from fbt.models.sizing import round_quantity
 from fbt.models.slippage import uses_volume
 
-__all__ = ["accept_order", "cancel_orders", "execute_order", "execute_order_checked", "fill_working"]
+__all__ = ["accept_order", "cancel_orders", "execute_order", "execute_order_checked", "fill_working",
+           "resolve_quantity"]
 
 _ADJ = FIELDS.index("adj_close")
 _VOLUME = FIELDS.index("volume")
@@ -198,6 +208,32 @@ def _base_price(w: Working, execution: Execution, o: float, h: float, low: float
                            open=o, high=h, low=low)
 
 
+def resolve_quantity(budget: float, cost: Callable[[float], float], estimate: float, *, fractional: bool) -> float:
+    """The most units whose ``cost(units)`` (price and commission) is at most ``budget``; 0 when none.
+
+    ``estimate`` is a first guess (the budget over one unit's price); whole units unless
+    ``fractional``. The cost must grow with the units.
+
+    >>> resolve_quantity(1_000.0, lambda q: q * 30.0 + 5.0, 1_000.0 / 30.0, fractional=False)  # 32 * 30 + 5 = 965
+    32.0
+    >>> resolve_quantity(20.0, lambda q: q * 30.0, 20.0 / 30.0, fractional=False)
+    0.0
+    """
+    q = round_quantity(estimate, fractional=fractional)
+    for _ in range(200):
+        if not q > 0:
+            return 0.0
+        spent = cost(q)
+        if spent <= budget:
+            return q
+        smaller = round_quantity(q * budget / spent, fractional=fractional)
+        if fractional:  # the ratio can round back to q itself: step below it
+            q = min(smaller, math.nextafter(q, 0.0) if smaller >= q else smaller)
+        else:
+            q = smaller if smaller < q else q - 1.0
+    return 0.0
+
+
 def fill_working(
     broker: Broker, portfolio: Portfolio, market: MarketEvent, ctx: Context
 ) -> tuple[Broker, tuple[Event, ...]]:
@@ -222,7 +258,9 @@ def fill_working(
     cash_check = risk.cash_check_on(execution)
     multipliers, ticks = ctx.multipliers, ctx.ticks
     apply_fill = fill_applier(ctx)
-    marks: list[float] = data.values[_ADJ, :, max(j - 1, 0)].tolist() if checking else []
+    resolving = any(w.order.at_fill is not None for w in broker.pending)
+    tracking = checking or resolving  # the portfolio after this bar's earlier fills is needed
+    marks: list[float] = data.values[_ADJ, :, max(j - 1, 0)].tolist() if tracking else []
     events: list[Event] = []
     kept: list[Working] = []
     local = portfolio
@@ -284,8 +322,18 @@ def fill_working(
             kept.append(w)
             continue
         base = min(max(base, low), h)
-        quantity = w.remaining
         volume = float(data.values[_VOLUME, s, j])
+        if order.at_fill is not None:  # the quantity is resolved now, at this fill's price
+            resolved = _resolved(ctx, w, local, marks, s, base, volume, low, h, timestamp)
+            if isinstance(resolved, OrderRejected):
+                events.append(resolved)
+                ended[order.order_id] = 0.0
+                changed = True
+                continue
+            order = resolved.order
+            w = resolved
+            changed = True
+        quantity = w.remaining
         if risk.volume_limit is not None:
             room = round_quantity(risk.volume_limit * volume - used.get(s, 0.0), fractional=risk.fractional)
             if not room > 0:
@@ -320,7 +368,7 @@ def fill_working(
         fill = FillEvent(timestamp=timestamp, symbol=order.symbol, quantity=quantity, direction=order.direction,
                          price=price, commission=commission, order_id=order.order_id, slippage=slip)
         events.append(fill)
-        if checking:  # later orders of this bar are checked against the portfolio after this fill
+        if tracking:  # later orders of this bar are checked and resolved against the portfolio after this fill
             local = apply_fill(local, fill, ctx)
         used[s] = used.get(s, 0.0) + quantity
         if group:
@@ -344,3 +392,48 @@ def fill_working(
     if not changed:
         return broker, ()
     return Broker(pending=tuple(kept)), tuple(events)
+
+
+def _resolved(ctx: Context, w: Working, portfolio: Portfolio, marks: list[float], s: int, base: float,
+              volume: float, low: float, high: float, timestamp: int) -> Working | OrderRejected:
+    """Resolve a working order's ``at_fill`` request at this bar: a plain working order, or a rejection."""
+    order = w.order
+    request: FillQuantity = order.at_fill  # type: ignore[assignment]
+    config = ctx.config
+    sign = order.direction.sign
+    multiplier = 1.0 if ctx.multipliers is None else ctx.multipliers[s]
+    tick = None if ctx.ticks is None else ctx.ticks[s]
+
+    def unit_price(q: float) -> float:
+        price = base + sign * _slippage(ctx, base, q, volume)
+        price = max(price, 0.0)
+        if tick is not None:
+            price = tick_fill_price(price, tick, sign=sign, low=low, high=high)
+        return price * multiplier
+
+    def cost(q: float) -> float:
+        unit = unit_price(q)
+        return q * unit + config.commission(q, unit)
+
+    equity = portfolio.cash
+    for k, q in enumerate(portfolio.positions):
+        if q != 0:
+            value = base if k == s else marks[k]
+            equity = equity + q * value * (1.0 if ctx.multipliers is None else ctx.multipliers[k])
+    budget = request.budget(cash=portfolio.cash, equity=equity)
+
+    def rejected(reason: RejectReason, detail: str) -> OrderRejected:
+        return OrderRejected(timestamp=timestamp, symbol=order.symbol, order_id=order.order_id,
+                             direction=order.direction, quantity=order.quantity, reason=reason, detail=detail)
+
+    if not budget > 0:
+        return rejected(RejectReason.CASH, f"{request.describe()}: the budget at the fill is {budget:.2f}")
+    one = unit_price(order.quantity)
+    estimate = budget / one if one > 0 else 0.0
+    quantity = resolve_quantity(budget, cost, estimate, fractional=config.risk.fractional)
+    if quantity == 0:
+        return rejected(RejectReason.SIZING, f"{request.describe()} ({budget:.2f}) pays for no whole unit at "
+                                             f"{one:g} a unit, commission included")
+    plain = attrs.evolve(order, quantity=quantity, at_fill=None)
+    return Working(order=plain, remaining=quantity, filled=0.0, active=True, session=w.session,
+                   triggered=w.triggered)

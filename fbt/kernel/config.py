@@ -24,7 +24,7 @@ from fbt.models.fill import Execution
 from fbt.models.identity import IDENTITY, UNLESS_DEFAULT
 from fbt.models.instrument import Instrument, Instruments, instruments_of
 from fbt.models.risk import Risk
-from fbt.models.sizing import SizingModel
+from fbt.models.sizing import SizingModel, fill_quantity_of
 from fbt.models.slippage import SlippageModel
 
 __all__ = ["IDENTITY", "UNLESS_DEFAULT", "Config", "Execution", "Overrides", "identity_fields", "with_overrides"]
@@ -130,6 +130,10 @@ class Config:
         if self.execution is Execution.BOOK and self.risk.volume_limit is not None:
             raise ConfigError("volume_limit: book mode fills at once or not at all; use execution next-open or "
                               "next-close for partial fills")
+        if self.execution is Execution.BOOK and fill_quantity_of(self.sizing, 1.0) is not None:
+            raise ConfigError(f"sizing: {self.sizing!r} resolves the quantity at the fill, which needs a fill after "
+                              f"the signal; use execution next-open or next-close (book mode fills at once at the "
+                              f"signal bar's adj_close, where the sizing's estimate is the size)")
         ticked = [symbol for symbol, instrument in self.instruments if instrument.tick_size is not None]
         if self.execution is Execution.BOOK and ticked:
             raise ConfigError(f"tick_size ({ticked[0]}): book mode fills at once at the bar's adj_close, the book's "

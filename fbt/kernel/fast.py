@@ -137,7 +137,7 @@ def book_chain(ctx: Context, fallback: BookChain) -> BookChain:
             if decided is None:
                 continue
             sent += 1
-            orders.append(_make_order(signal.timestamp, signal.symbol, decided[0], decided[1], _MKT, sent, None))
+            orders.append(_make_order(signal.timestamp, signal.symbol, decided[0], decided[1], _MKT, sent, None, None))
         events: list[Event] = [*signals, *orders]
         if not orders:
             return portfolio, events
@@ -173,7 +173,7 @@ def book_chain(ctx: Context, fallback: BookChain) -> BookChain:
             return portfolio, [signal]
         quantity, direction = decided
         sent = portfolio.orders_sent + 1
-        order = _make_order(signal.timestamp, symbol, quantity, direction, _MKT, sent, None)
+        order = _make_order(signal.timestamp, symbol, quantity, direction, _MKT, sent, None, None)
         price = prices.item(s, bar)
         fee = commission(quantity, price)
         if price != price or fee.__class__ is not float or not 0.0 <= fee < _INF:

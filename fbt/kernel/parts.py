@@ -4,7 +4,9 @@ The kernel steps a world by one event through parts it is given (:func:`fbt.kern
 the strategies (from the run), the portfolio's two rules, and an **execution port** that turns
 orders into fills:
 
-- ``orders(portfolio, broker, signal, market) -> (portfolio, events)``: the portfolio's order rule;
+- ``orders(portfolio, broker, signal, market, in_flight) -> (portfolio, events)``: the portfolio's
+  order rule; ``in_flight`` are the orders the bar's earlier signals sent that the port has not
+  taken yet (always empty for a rule whose parts set ``sees_in_flight=False``, as the book's);
 - ``book(portfolio, fill) -> portfolio``: the portfolio's fill booking;
 - ``execution``: an :class:`ExecutionPort` — ``submit`` takes a new order, ``work`` runs on each
   bar while the broker holds working orders (before the strategies see the bar), ``cancel``
@@ -50,8 +52,9 @@ Submit = Callable[[Broker, Portfolio, OrderEvent, MarketEvent], tuple[Broker, Se
 Work = Callable[[Broker, Portfolio, MarketEvent], tuple[Broker, Sequence[Event]]]
 #: ``cancel(broker, symbol, timestamp) -> (broker, cancellations)``
 Cancel = Callable[[Broker, str, int], tuple[Broker, Sequence[Event]]]
-#: ``orders(portfolio, broker, signal, market) -> (portfolio, orders or rejections)``
-OrderRule = Callable[[Portfolio, Broker, SignalEvent, MarketEvent], tuple[Portfolio, Sequence[Event]]]
+#: ``orders(portfolio, broker, signal, market, in_flight) -> (portfolio, orders or rejections)``
+OrderRule = Callable[[Portfolio, Broker, SignalEvent, MarketEvent, Sequence[OrderEvent]],
+                     tuple[Portfolio, Sequence[Event]]]
 #: ``book(portfolio, fill) -> portfolio``
 FillRule = Callable[[Portfolio, FillEvent], Portfolio]
 
@@ -73,12 +76,18 @@ class ExecutionPort:
 
 @attrs.frozen(kw_only=True)
 class Parts:
-    """The portfolio's rules and the execution port one run's step is made of (see the module)."""
+    """The portfolio's rules and the execution port one run's step is made of (see the module).
+
+    ``sees_in_flight``: the step keeps the bar's orders in flight for the order rule, and EXIT and
+    CANCEL withdraw them too (the simulated and live parts); the book's rule sizes from the
+    position alone, as the textbook's portfolio does, so its parts turn it off.
+    """
 
     orders: OrderRule
     book: FillRule
     execution: ExecutionPort
     fused: BookChain | None = None
+    sees_in_flight: bool = True
 
 
 #: ``(context) -> Parts``: how a caller chooses a run's parts.
@@ -96,8 +105,8 @@ def _cancel(broker: Broker, symbol: str, timestamp: int) -> tuple[Broker, Sequen
 def _plain(ctx: Context) -> Parts:
     """The book's parts without the fused chain (its fallback, and what replay steps through)."""
 
-    def orders(portfolio: Portfolio, broker: Broker, signal: SignalEvent,
-               market: MarketEvent) -> tuple[Portfolio, Sequence[Event]]:
+    def orders(portfolio: Portfolio, broker: Broker, signal: SignalEvent, market: MarketEvent,
+               in_flight: Sequence[OrderEvent]) -> tuple[Portfolio, Sequence[Event]]:
         if signal.order is not None:
             raise book_order_error(signal)
         return naive_orders(portfolio, signal, ctx)
@@ -110,7 +119,7 @@ def _plain(ctx: Context) -> Parts:
         return apply_fill(portfolio, fill, ctx)
 
     port = ExecutionPort(name="book", submit=submit, work=_nothing, cancel=_cancel)
-    return Parts(orders=orders, book=book, execution=port)
+    return Parts(orders=orders, book=book, execution=port, sees_in_flight=False)
 
 
 def book_parts(ctx: Context) -> Parts:
@@ -130,9 +139,9 @@ def simulated_parts(ctx: Context) -> Parts:
     """The simulated broker: sizing, risk checks, slippage, multipliers; working orders in realistic modes."""
     booking = fill_applier(ctx)  # with contract multipliers: cash moves by price * quantity * multiplier
 
-    def orders(portfolio: Portfolio, broker: Broker, signal: SignalEvent,
-               market: MarketEvent) -> tuple[Portfolio, Sequence[Event]]:
-        return plan_orders(portfolio, broker, signal, market, ctx)
+    def orders(portfolio: Portfolio, broker: Broker, signal: SignalEvent, market: MarketEvent,
+               in_flight: Sequence[OrderEvent]) -> tuple[Portfolio, Sequence[Event]]:
+        return plan_orders(portfolio, broker, signal, market, ctx, in_flight)
 
     def book(portfolio: Portfolio, fill: FillEvent) -> Portfolio:
         return booking(portfolio, fill, ctx)

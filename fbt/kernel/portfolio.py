@@ -7,13 +7,22 @@ combination sends nothing.
 :func:`plan_orders` is the general rule, for every other configuration: the same, with the size
 from ``config.sizing`` (when set) and the order type, prices and bracket taken from the signal:
 
-- LONG / SHORT: ``order = round(target - position)`` with ``target`` from the sizing model (the
-  naive one: ``±quantity`` from flat); nothing while an entry order for the symbol is still
-  working; with ``stop_loss`` / ``take_profit`` the entry is followed by its bracket children
-  (opposite side, same quantity, one-cancels-other);
+- LONG / SHORT: ``order = round(target - expected)`` with ``target`` from the sizing model (the
+  naive one: ``±quantity`` from flat) given ``held = expected``, the position *with the orders
+  still working*: ``expected = position + working``, ``working`` the signed unfilled quantity of
+  the symbol's orders at the broker and in flight on this bar (entries and plain exits, not
+  bracket children nor one-cancels-other exits; market orders, and limit and stop orders on the
+  signal's side, not those against it, which may never fill: :func:`working_quantity`). So
+  ``EXIT`` then ``LONG`` on one bar is a close and an open, two entries on one bar open once, and
+  no rebalance counts a close twice. Nothing while an order on the signal's side (a BUY for LONG,
+  a SELL for SHORT) still works or is in flight and ``expected`` is on that side already (the
+  signal is being acted on: an entry waiting at its limit is not topped up); with ``stop_loss`` /
+  ``take_profit`` the entry is followed by its bracket children (opposite side, same quantity,
+  one-cancels-other); an entry model that resolves its size at the fill
+  (:func:`fbt.models.sizing.fill_quantity_of`) puts its request on the order (``at_fill``);
 - EXIT: closes the position with the signal's order type, or with a one-cancels-other stop /
-  limit pair when ``stop_loss`` / ``take_profit`` are given (the step cancels the symbol's working
-  orders first, as for CANCEL).
+  limit pair when ``stop_loss`` / ``take_profit`` are given (the step withdraws the symbol's
+  working and in-flight orders first, as for CANCEL).
 
 An entry the sizing model cannot size is an ``OrderRejected`` (reason ``sizing``, order id 0).
 The sizing model's ``price`` is one unit's value, ``adj_close * multiplier``. Limit and stop levels
@@ -37,6 +46,7 @@ from fbt.core.errors import StrategyError
 from fbt.core.events import (
     Direction,
     FillEvent,
+    FillQuantity,
     MarketEvent,
     OrderConditions,
     OrderEvent,
@@ -53,10 +63,10 @@ from fbt.core.state import Broker, Portfolio
 from fbt.kernel.context import Context
 from fbt.models.fill import Execution
 from fbt.models.instrument import tick_level
-from fbt.models.sizing import round_quantity
+from fbt.models.sizing import fill_quantity_of, round_quantity
 
 __all__ = ["apply_fill", "apply_fill_multiplied", "book_order_error", "entry_working", "fill_applier", "margin_cash",
-           "mark", "naive_orders", "plan_orders"]
+           "mark", "naive_orders", "plan_orders", "working_quantity"]
 
 _ADJ = FIELDS.index("adj_close")
 
@@ -101,12 +111,49 @@ def entry_working(broker: Broker, symbol: str) -> bool:
     >>> entry_working(Broker(), "A")
     False
     """
+    return any(w.order.symbol == symbol and _counts(w.order) for w in broker.pending)
+
+
+def _counts(o: OrderEvent) -> bool:
+    """An order that fills if it can: an entry or a plain exit (not a bracket child nor a one-cancels-other exit)."""
+    return o.conditions is None or (o.conditions.parent_id == 0 and o.conditions.oco_group == 0)
+
+
+_SURE = frozenset({OrderType.MKT, OrderType.MOO, OrderType.MOC})
+
+
+def working_quantity(broker: Broker, in_flight: Sequence[OrderEvent], symbol: str,
+                     side: Direction | None = None) -> tuple[float, bool]:
+    """The signed unfilled quantity of ``symbol``'s counted orders for a decision on ``side``, and whether one is on it.
+
+    Counted, at the broker (their ``remaining``) and in flight: entries and plain exits (not bracket
+    children nor one-cancels-other exits) that are market orders, which fill, and the limit and
+    stop orders on ``side``, which may; a limit or stop order against ``side`` may never fill and
+    is left out, so a size planned on what is counted stays within its bound whichever of the
+    waiting orders fill. With ``side`` None only market orders count.
+
+    >>> from fbt.core.events import Direction, OrderEvent, OrderType, OrderConditions
+    >>> buy = OrderEvent(timestamp=0, symbol="A", quantity=10, direction=Direction.BUY, order_id=1)
+    >>> working_quantity(Broker(), (buy,), "A", Direction.SELL), working_quantity(Broker(), (buy,), "B")
+    ((10.0, False), (0.0, False))
+    >>> limit = OrderEvent(timestamp=0, symbol="A", quantity=5, direction=Direction.SELL, order_id=2,
+    ...                    order_type=OrderType.LMT, conditions=OrderConditions(limit_price=12.0))
+    >>> working_quantity(Broker(), (buy, limit), "A", Direction.BUY), working_quantity(Broker(), (buy, limit), "A",
+    ...                                                                                Direction.SELL)
+    ((10.0, True), (5.0, True))
+    """
+    total = 0.0
+    same = False
     for w in broker.pending:
         o = w.order
-        if o.symbol == symbol and (o.conditions is None or (o.conditions.parent_id == 0
-                                                            and o.conditions.oco_group == 0)):
-            return True
-    return False
+        if o.symbol == symbol and w.active and _counts(o) and (o.order_type in _SURE or o.direction is side):
+            total = total + (w.remaining if o.direction is Direction.BUY else -w.remaining)
+            same = same or o.direction is side
+    for o in in_flight:
+        if o.symbol == symbol and _counts(o) and (o.order_type in _SURE or o.direction is side):
+            total = total + (o.quantity if o.direction is Direction.BUY else -o.quantity)
+            same = same or o.direction is side
+    return total, same
 
 
 def book_order_error(signal: SignalEvent) -> StrategyError:
@@ -145,25 +192,27 @@ def _protective(
 
 
 def _order(signal: SignalEvent, quantity: float, direction: Direction, order_id: int,
-           tick: float | None = None) -> OrderEvent:
+           tick: float | None = None, at_fill: FillQuantity | None = None) -> OrderEvent:
     terms = signal.order
     if terms is None:
         return OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction,
-                          order_id=order_id)
+                          order_id=order_id, at_fill=at_fill)
     plain = terms.limit_price is None and terms.stop_price is None and terms.time_in_force is TimeInForce.GTC
     buy = direction is Direction.BUY
     conditions = None if plain else OrderConditions(
         limit_price=_ticked(terms.limit_price, tick, buy=buy, limit=True),
         stop_price=_ticked(terms.stop_price, tick, buy=buy, limit=False), time_in_force=terms.time_in_force)
     return OrderEvent(timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction,
-                      order_type=terms.order_type, order_id=order_id, conditions=conditions)
+                      order_type=terms.order_type, order_id=order_id, conditions=conditions, at_fill=at_fill)
 
 
 def plan_orders(
-    portfolio: Portfolio, broker: Broker, signal: SignalEvent, market: MarketEvent, ctx: Context
+    portfolio: Portfolio, broker: Broker, signal: SignalEvent, market: MarketEvent, ctx: Context,
+    in_flight: Sequence[OrderEvent] = (),
 ) -> tuple[Portfolio, tuple[OrderEvent | OrderRejected, ...]]:
     """Turn a signal into orders (an entry and its bracket, or an exit), or a sizing rejection.
 
+    ``in_flight`` are the orders the bar's earlier signals sent that the broker has not taken yet.
     The rules are in the module docstring. Order ids count from 1 in the run; a bracket takes one
     id for the entry and one per child.
     """
@@ -188,12 +237,14 @@ def plan_orders(
         else:
             orders = (_order(signal, abs(held), direction, next_id, tick),)
         return _sent(portfolio, orders[-1].order_id), orders
-    if entry_working(broker, signal.symbol):
-        return portfolio, ()
     side = 1 if kind is SignalType.LONG else -1
+    working, busy = working_quantity(broker, in_flight, signal.symbol, Direction.BUY if side > 0 else Direction.SELL)
+    expected = held + working
+    if busy and expected * side > 0:  # an order on this side works toward this side: it is being acted on
+        return portfolio, ()
     sizing = config.sizing
     if sizing is None:
-        if held != 0:
+        if expected != 0:
             return portfolio, ()
         delta = side * config.quantity
         quantity = config.quantity
@@ -205,20 +256,21 @@ def plan_orders(
         _, equity = mark(portfolio, market, ctx.multipliers)
         history = ctx.data.values[_ADJ, s, ctx.data.first[s] : i + 1]
         target = math.nan if math.isnan(price) else sizing(
-            side=side, strength=signal.strength, price=price, equity=equity, held=held, history=history,
+            side=side, strength=signal.strength, price=price, equity=equity, held=expected, history=history,
             periods=config.periods,
         )
         if not math.isfinite(target):
             why = "the symbol has no price yet" if math.isnan(price) else f"the sizing model gave {target!r}"
             return portfolio, (_sizing_rejection(signal, side, why),)
-        delta = target - held
+        delta = target - expected
         quantity = round_quantity(abs(delta), fractional=config.risk.fractional)
         if quantity == 0:
-            if held != 0:
+            if expected != 0:
                 return portfolio, ()
             return portfolio, (_sizing_rejection(signal, side, f"the size {abs(delta):g} rounds to 0 units"),)
     direction = Direction.BUY if delta > 0 else Direction.SELL
-    entry = _order(signal, quantity, direction, next_id, tick)
+    at_fill = None if sizing is None else fill_quantity_of(sizing, signal.strength)
+    entry = _order(signal, quantity, direction, next_id, tick, at_fill)
     children: tuple[OrderEvent, ...] = ()
     if terms is not None and terms.bracket:
         opposite = Direction.SELL if direction is Direction.BUY else Direction.BUY

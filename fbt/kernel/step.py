@@ -7,10 +7,14 @@ the parts it was made of (:mod:`fbt.kernel.parts`):
   first (their fills, rejections and cancellations are queued first); then each strategy in turn
   (its signals queued in strategy order); the portfolio's own market handling (recording equity)
   is derived after the run, so it changes nothing here;
-- SIGNAL: EXIT and CANCEL first withdraw the symbol's working orders through the port; then the
-  portfolio's order rule turns the signal into orders;
+- SIGNAL: EXIT and CANCEL first withdraw the symbol's working orders through the port, and the
+  orders the bar's earlier signals sent for it that are still in flight (queued, not yet at the
+  port); then the portfolio's order rule turns the signal into orders, seeing the orders in
+  flight (:attr:`fbt.core.state.World.in_flight`), so a bar's later signals are sized with its
+  earlier ones' orders in view (unless the parts say their rule does not look, as the book's);
 - ORDER: the execution port takes it (the book's fills it at once; the simulated broker's holds it
-  for the next bar; a live one sends it);
+  for the next bar; a live one sends it); an order withdrawn while in flight is cancelled instead
+  (an ``OrderCancelled``, reason ``requested``);
 - FILL: the portfolio books it;
 - REJECTED, CANCELLED: facts for the log; they change nothing.
 
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from fbt.core.errors import StrategyError
 from fbt.core.events import (
+    CancelReason,
     Event,
     FillEvent,
     MarketEvent,
@@ -112,6 +117,7 @@ def make_step(ctx: Context, parts: Parts | None = None) -> Step:
 
         parts = parts_of(ctx)
     orders, book, port = parts.orders, parts.book, parts.execution
+    tracking = parts.sees_in_flight
     submit, work, cancel = port.submit, port.work, port.cancel
     n_strategies = range(len(ctx.steps))
 
@@ -125,33 +131,54 @@ def make_step(ctx: Context, parts: Parts | None = None) -> Step:
         for k in n_strategies:
             states[k], signals = call_strategy(ctx, k, states[k], event)
             emitted.extend(signals)
-        return World(market=event, strategies=tuple(states), portfolio=world.portfolio, broker=broker), tuple(
-            emitted
-        )
+        return World(market=event, strategies=tuple(states), portfolio=world.portfolio, broker=broker,
+                     in_flight=world.in_flight, withdrawn=world.withdrawn), tuple(emitted)
 
     def on_signal(world: World, event: SignalEvent) -> tuple[World, tuple[Event, ...]]:
         assert world.market is not None, "a signal before the first bar"
         broker = world.broker
+        in_flight, withdrawn = world.in_flight, world.withdrawn
         cancelled: Sequence[Event] = ()
-        if broker.pending and event.signal_type in _WITHDRAW:
-            broker, cancelled = cancel(broker, event.symbol, event.timestamp)
-        portfolio, caused = orders(world.portfolio, broker, event, world.market)
-        if portfolio is world.portfolio and broker is world.broker:
+        if event.signal_type in _WITHDRAW:
+            if broker.pending:
+                broker, cancelled = cancel(broker, event.symbol, event.timestamp)
+            if in_flight:  # the bar's earlier orders for the symbol are withdrawn before they reach the port
+                mine = tuple(o.order_id for o in in_flight if o.symbol == event.symbol)
+                if mine:
+                    in_flight = tuple(o for o in in_flight if o.symbol != event.symbol)
+                    withdrawn = (*withdrawn, *mine)
+        portfolio, caused = orders(world.portfolio, broker, event, world.market, in_flight)
+        if tracking:
+            sent = tuple(e for e in caused if e.__class__ is OrderEvent)
+            if sent:
+                in_flight = (*in_flight, *sent)
+        if (portfolio is world.portfolio and broker is world.broker and in_flight is world.in_flight
+                and withdrawn is world.withdrawn):
             return world, tuple(caused)
-        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=broker), (
-            *cancelled, *caused)
+        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=broker,
+                     in_flight=in_flight, withdrawn=withdrawn), (*cancelled, *caused)
 
     def on_order(world: World, event: OrderEvent) -> tuple[World, tuple[Event, ...]]:
         assert world.market is not None, "an order before the first bar"
+        in_flight, withdrawn = world.in_flight, world.withdrawn
+        if withdrawn and event.order_id in withdrawn:  # an EXIT or CANCEL on its bar withdrew it
+            left = tuple(i for i in withdrawn if i != event.order_id)
+            gone = OrderCancelled(timestamp=event.timestamp, symbol=event.symbol, order_id=event.order_id,
+                                  direction=event.direction, quantity=event.quantity, reason=CancelReason.REQUESTED)
+            return World(market=world.market, strategies=world.strategies, portfolio=world.portfolio,
+                         broker=world.broker, in_flight=in_flight, withdrawn=left), (gone,)
+        if in_flight:
+            in_flight = in_flight[1:] if in_flight[0] is event else tuple(o for o in in_flight if o is not event)
         broker, caused = submit(world.broker, world.portfolio, event, world.market)
-        if broker is world.broker:
+        if broker is world.broker and in_flight is world.in_flight:
             return world, tuple(caused)
         return World(market=world.market, strategies=world.strategies, portfolio=world.portfolio,
-                     broker=broker), tuple(caused)
+                     broker=broker, in_flight=in_flight, withdrawn=withdrawn), tuple(caused)
 
     def on_fill(world: World, event: FillEvent) -> tuple[World, tuple[Event, ...]]:
         portfolio = book(world.portfolio, event)
-        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker), ()
+        return World(market=world.market, strategies=world.strategies, portfolio=portfolio, broker=world.broker,
+                     in_flight=world.in_flight, withdrawn=world.withdrawn), ()
 
     return _dispatch(on_market, on_signal, on_order, on_fill)
 

@@ -119,7 +119,7 @@ def live_parts(base: PartsFactory | None = None) -> PartsFactory:
             return LiveBroker(pending=kept, outbox=b.outbox, inbox=b.inbox, cancels=(*b.cancels, *ids)), cancelled
 
         port = ExecutionPort(name="live", submit=submit, work=work, cancel=cancel)
-        return Parts(orders=parts.orders, book=parts.book, execution=port)
+        return Parts(orders=parts.orders, book=parts.book, execution=port, sees_in_flight=parts.sees_in_flight)
 
     return factory
 

@@ -25,6 +25,7 @@ from fbt.models.fill import Execution
 from fbt.models.instrument import Instrument, parse_instrument
 from fbt.models.risk import Group, Risk, check_fill
 from fbt.models.sizing import (
+    AllCash,
     FixedCash,
     FixedQuantity,
     Kelly,
@@ -36,6 +37,7 @@ from fbt.models.sizing import (
 from fbt.models.slippage import FixedBps, HalfSpread, SlippageModel, SquareRootImpact, VolumeShare
 
 __all__ = [
+    "AllCash",
     "Combined",
     "CommissionModel",
     "Execution",

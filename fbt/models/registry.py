@@ -35,6 +35,7 @@ from fbt.models.commission import (
     zero_commission,
 )
 from fbt.models.sizing import (
+    AllCash,
     FixedCash,
     FixedQuantity,
     Kelly,
@@ -70,6 +71,7 @@ SIZINGS: Mapping[str, Any] = {
     "book": None,
     "fixed": FixedQuantity,
     "cash": FixedCash,
+    "all-cash": AllCash,
     "percent": PercentOfEquity,
     "target-weight": TargetWeight,
     "volatility": VolatilityTarget,

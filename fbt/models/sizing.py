@@ -4,7 +4,15 @@ A sizing model returns the signed *target position* of the symbol (units, unroun
 orders the difference from the current position, rounded toward zero to whole units unless
 ``Risk.fractional`` is on. EXIT always closes the whole position, whatever the model.
 
-Every model here multiplies its size by the signal's ``strength``. The *entry* models (fixed
+Every model here multiplies its size by the signal's ``strength``.
+
+Resolved at the fill: :class:`AllCash`, and :class:`FixedCash` / :class:`PercentOfEquity` with
+``at_fill=True``, size the order when it fills instead, from the fill price and the cash or
+equity at that moment (a broker's cash-quantity order, Interactive Brokers' ``cashQty``;
+backtesting.py's ``buy()``): the model still gives the estimate at the signal bar's close (the
+order's ``quantity``, which working-order accounting uses), and :meth:`fill_quantity` the request
+the broker resolves (:class:`fbt.core.events.FillQuantity`). That needs a fill after the signal:
+``execution`` next-open or next-close. The *entry* models (fixed
 quantity, fixed cash, percent of equity, volatility target, Kelly) size entries from flat, as the
 book does: while a position is open they return it unchanged. :class:`TargetWeight` rebalances
 the position to its weight on every LONG (to ``+weight``) or SHORT (to ``-weight``).
@@ -30,8 +38,11 @@ import numpy as np
 import numpy.typing as npt
 
 from fbt.core.errors import ConfigError
+from fbt.core.events import FillQuantity, SizeBasis
+from fbt.models.identity import IDENTITY, UNLESS_DEFAULT
 
 __all__ = [
+    "AllCash",
     "FixedCash",
     "FixedQuantity",
     "Kelly",
@@ -39,6 +50,7 @@ __all__ = [
     "SizingModel",
     "TargetWeight",
     "VolatilityTarget",
+    "fill_quantity_of",
     "round_quantity",
 ]
 
@@ -53,6 +65,16 @@ class SizingModel(Protocol):
         self, *, side: int, strength: float, price: float, equity: float, held: float, history: FloatArray,
         periods: float,
     ) -> float: ...
+
+
+def fill_quantity_of(model: object, strength: float) -> FillQuantity | None:
+    """The request a model's entry is resolved by at its fill (None: its size is final when sent).
+
+    >>> fill_quantity_of(AllCash(), 0.5), fill_quantity_of(FixedQuantity(), 1.0)
+    (FillQuantity(basis=<SizeBasis.ALL_CASH: 'all-cash'>, amount=0.5), None)
+    """
+    at_fill = getattr(model, "fill_quantity", None)
+    return None if at_fill is None else at_fill(strength)
 
 
 def round_quantity(quantity: float, *, fractional: bool) -> float:
@@ -111,6 +133,7 @@ class FixedCash:
     """
 
     amount: float = attrs.field(default=10_000.0, validator=_positive)
+    at_fill: bool = attrs.field(default=False, metadata={IDENTITY: UNLESS_DEFAULT})
     rebalances: ClassVar[bool] = False
 
     def __call__(
@@ -118,6 +141,10 @@ class FixedCash:
         periods: float,
     ) -> float:
         return _entry(side, held, self.amount * strength / price)
+
+    def fill_quantity(self, strength: float) -> FillQuantity | None:
+        """With ``at_fill``: a cash quantity of ``amount * strength``, resolved at the fill price."""
+        return FillQuantity(basis=SizeBasis.CASH, amount=self.amount * strength) if self.at_fill else None
 
 
 @attrs.frozen(kw_only=True)
@@ -130,6 +157,7 @@ class PercentOfEquity:
     """
 
     percent: float = attrs.field(default=10.0, validator=_positive)
+    at_fill: bool = attrs.field(default=False, metadata={IDENTITY: UNLESS_DEFAULT})
     rebalances: ClassVar[bool] = False
 
     def __call__(
@@ -137,6 +165,37 @@ class PercentOfEquity:
         periods: float,
     ) -> float:
         return _entry(side, held, self.percent / 100 * equity * strength / price)
+
+    def fill_quantity(self, strength: float) -> FillQuantity | None:
+        """With ``at_fill``: ``percent * strength`` percent of the equity at the fill."""
+        return FillQuantity(basis=SizeBasis.EQUITY, amount=self.percent * strength) if self.at_fill else None
+
+
+@attrs.frozen(kw_only=True)
+class AllCash:
+    """All the cash available at the fill, in whole units of the fill price (backtesting.py's ``buy()``).
+
+    An entry from flat; ``fraction`` (times ``strength``) of the cash, 1 by default. The estimate
+    at the signal bar is ``fraction * strength * equity / price``; the broker resolves the order
+    when it fills: the most units whose cost and commission the cash then available pays.
+
+    >>> AllCash()(side=-1, strength=1.0, price=40.0, equity=1_000.0, held=0.0, history=np.array([40.0]),
+    ...           periods=252.0)
+    -25.0
+    """
+
+    fraction: float = attrs.field(default=1.0, validator=_positive)
+    rebalances: ClassVar[bool] = False
+
+    def __call__(
+        self, *, side: int, strength: float, price: float, equity: float, held: float, history: FloatArray,
+        periods: float,
+    ) -> float:
+        return _entry(side, held, self.fraction * strength * equity / price)
+
+    def fill_quantity(self, strength: float) -> FillQuantity:
+        """A fraction ``fraction * strength`` of the cash available at the fill."""
+        return FillQuantity(basis=SizeBasis.ALL_CASH, amount=self.fraction * strength)
 
 
 @attrs.frozen(kw_only=True)

@@ -21,7 +21,17 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from fbt.core.events import Direction, FillEvent, MarketEvent, OrderEvent, OrderTerms, SignalEvent, SignalType
+from fbt.core.events import (
+    Direction,
+    FillEvent,
+    FillQuantity,
+    MarketEvent,
+    OrderEvent,
+    OrderTerms,
+    SignalEvent,
+    SignalType,
+    SizeBasis,
+)
 from fbt.core.market import Bar, BarData, align
 from fbt.core.state import Portfolio
 from fbt.core.strategy import Strategy
@@ -185,7 +195,9 @@ def quantities(*, min_value: float = 0.001, max_value: float = 1e6, max_whole: i
 
 
 def orders(*, symbols: Sequence[str] = SYMBOLS[:3]) -> st.SearchStrategy[OrderEvent]:
-    """Market orders for the symbols given, ids from 1."""
+    """Market orders for the symbols given, ids from 1; some resolved at the fill (``at_fill``)."""
+    at_fill = st.one_of(st.none(), st.builds(FillQuantity, basis=st.sampled_from(list(SizeBasis)),
+                                             amount=st.floats(0.01, 1e6, allow_nan=False)))
     return st.builds(
         OrderEvent,
         timestamp=timestamps(),
@@ -193,6 +205,7 @@ def orders(*, symbols: Sequence[str] = SYMBOLS[:3]) -> st.SearchStrategy[OrderEv
         quantity=quantities(),
         direction=st.sampled_from(list(Direction)),
         order_id=st.integers(1, 10**6),
+        at_fill=at_fill,
     )
 
 

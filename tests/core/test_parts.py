@@ -71,7 +71,7 @@ def _shifted_port(ctx: Context) -> Parts:
                                   exchange="TEST"),)
 
     port = ExecutionPort(name="shifted", submit=submit, work=base.execution.work, cancel=base.execution.cancel)
-    return Parts(orders=base.orders, book=base.book, execution=port)
+    return Parts(orders=base.orders, book=base.book, execution=port, sees_in_flight=base.sees_in_flight)
 
 
 def _trader(data: fbt.BarData) -> fbt.Strategy[Any]:

@@ -194,7 +194,10 @@ def test_multiplier_m_with_quantity_q_is_multiplier_1_with_quantity_m_q(
 ) -> None:
     script = st_data.draw(signal_scripts(data, terms=execution is not fbt.Execution.BOOK))
     strategies = (scripted("s", script),)
-    common = {"commission": fbt.zero_commission, "execution": execution, "risk": fbt.Risk(cash_check=False)}
+    # zero slippage keeps both runs on the simulated broker: with every multiplier 1 the other would be the book's
+    # engine, which sizes a bar's second signal without the first's order (as the textbook does)
+    common = {"commission": fbt.zero_commission, "execution": execution, "risk": fbt.Risk(cash_check=False),
+              "slippage": fbt.FixedBps(bps=0)}
     futures = {symbol: fbt.Instrument(multiplier=m) for symbol in data.symbols}
     a = fbt.run(list(strategies), data, quantity=q, instruments=futures, **common)
     b = fbt.run(list(strategies), data, quantity=m * q, **common)

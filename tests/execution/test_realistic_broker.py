@@ -119,11 +119,10 @@ def test_sell_stop_fills_at_the_stop_or_at_a_gap_open() -> None:
     stop = OrderTerms(order_type=OrderType.STP, stop_price=10.3)
     assert fills(run([(0, 0, LONG, 1.0, None), (1, 0, EXIT, 1.0, stop)])) == [
         (1, "BUY", 100.0, 10.2), (3, "SELL", 100.0, 9.0)]  # bar 3 gaps below the stop: the open, not 10.3
-    # signals are handled first in first out, as in the book: an EXIT on the LONG's own bar meets neither a
-    # position nor a working order yet (the LONG's order is queued behind it), so it does nothing
+    # an EXIT on the LONG's own bar withdraws the LONG's order while it is still in flight (queued behind the
+    # EXIT): nothing is bought, so the next bar's stop EXIT has nothing to close
     stop = OrderTerms(order_type=OrderType.STP, stop_price=9.9)
-    assert fills(run([(0, 0, LONG, 1.0, None), (0, 0, EXIT, 1.0, None), (1, 0, EXIT, 1.0, stop)])) == [
-        (1, "BUY", 100.0, 10.2), (3, "SELL", 100.0, 9.0)]
+    assert fills(run([(0, 0, LONG, 1.0, None), (0, 0, EXIT, 1.0, None), (1, 0, EXIT, 1.0, stop)])) == []
 
 
 def test_buy_stop_triggers_on_the_high() -> None:

@@ -17,7 +17,7 @@ from fbt.core.events import MarketEvent, SignalEvent, SignalType
 from fbt.core.market import BarData
 from fbt.core.strategy import StepFunction, Strategy
 
-__all__ = ["crossings", "sma_cross"]
+__all__ = ["crossings", "sma_cross", "sma_cross_bt"]
 
 
 def crossings(close: list[float], period: int) -> list[int]:
@@ -61,3 +61,44 @@ def sma_cross(period: int = 15, once: bool = False) -> Strategy[tuple[bool, bool
         return (False, False), step
 
     return Strategy(name=strategy_id, build=build, params=(("once", once), ("period", period)))
+
+
+def sma_cross_bt(fast: int = 10, slow: int = 30) -> Strategy[None]:
+    """backtesting.py's ``SmaCross`` (its ``backtesting/test/__init__.py``, used by ``_test.py``).
+
+    The moving averages are pandas' rolling means of the close, as backtesting.py's ``SMA``;
+    ``crossover(a, b)`` is ``a[-2] < b[-2] and a[-1] > b[-1]``. On a cross of the fast over the
+    slow: ``position.close(); buy()``, an EXIT then a LONG on the bar; on the other cross an EXIT
+    then a SHORT.
+    """
+    strategy_id = "sma_cross_bt"
+
+    def build(data: BarData) -> tuple[None, StepFunction[None]]:
+        import numpy as np
+        import pandas as pd
+
+        (symbol,) = data.symbols
+        close = pd.Series(data.column(symbol, "close"))
+        a = close.rolling(fast).mean().to_numpy()
+        b = close.rolling(slow).mean().to_numpy()
+        up = np.zeros(len(close), dtype=bool)
+        down = np.zeros(len(close), dtype=bool)
+        up[1:] = (a[:-1] < b[:-1]) & (a[1:] > b[1:])
+        down[1:] = (b[:-1] < a[:-1]) & (b[1:] > a[1:])
+
+        def signals(event: MarketEvent, kind: SignalType) -> tuple[SignalEvent, SignalEvent]:
+            return (SignalEvent(timestamp=event.timestamp, strategy_id=strategy_id, symbol=symbol,
+                                signal_type=SignalType.EXIT),
+                    SignalEvent(timestamp=event.timestamp, strategy_id=strategy_id, symbol=symbol, signal_type=kind))
+
+        def step(state: None, event: MarketEvent) -> tuple[None, tuple[SignalEvent, ...]]:
+            i = event.index
+            if up[i]:
+                return state, signals(event, SignalType.LONG)
+            if down[i]:
+                return state, signals(event, SignalType.SHORT)
+            return state, ()
+
+        return None, step
+
+    return Strategy(name=strategy_id, build=build, params=(("fast", fast), ("slow", slow)))
