@@ -31,7 +31,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from fbt.journal.codec import _event_line, _layout, _text
+from fbt.journal.codec import _event_line, _layout, _optional_names, _text
 
 #: Blocks shorter than this are written by the line encoder (Arrow's fixed costs outweigh it).
 SHORTEST: Final = 64
@@ -112,16 +112,11 @@ def _int_texts(values: npt.NDArray[np.int64]) -> str | Any:
     return pa.array(values).cast(pa.string())
 
 
-def _lines(cls: type, seqs: npt.NDArray[np.int64], bars: npt.NDArray[np.int64], events: Sequence[Any]) -> Any:
-    """The lines (each ending in ``\\n``) of events all of type ``cls``, as an Arrow string array."""
+def _join(parts: Sequence[str | Any]) -> str | Any:
+    """Join texts row by row (``str`` parts are the same in every row): a ``str`` if every part is one."""
     import pyarrow as pa
     import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
-    name, keys = _layout(cls)
-    parts: list[str | Any] = ['{"bar":', _int_texts(bars), ',"fields":{']
-    for k, ((field, key), rule) in enumerate(zip(keys, _rules(cls), strict=True)):
-        parts += ["," + key if k else key, _texts(list(map(operator.attrgetter(field), events)), rule)]
-    parts += ['},"seq":', _int_texts(seqs), ',"type":' + name + "}\n"]
     merged: list[Any] = []
     literal = ""
     for part in parts:
@@ -132,9 +127,48 @@ def _lines(cls: type, seqs: npt.NDArray[np.int64], bars: npt.NDArray[np.int64], 
             merged.append(pa.scalar(literal, pa.string()))
             literal = ""
         merged.append(part)
+    if not merged:
+        return literal
     if literal:
         merged.append(pa.scalar(literal, pa.string()))
     return pc.binary_join_element_wise(*merged, pa.scalar("", pa.string()))
+
+
+def _lines(cls: type, seqs: npt.NDArray[np.int64], bars: npt.NDArray[np.int64], events: Sequence[Any]) -> Any:
+    """The lines (each ending in ``\\n``) of events all of type ``cls``, as an Arrow string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    name, keys = _layout(cls)
+    optional = _optional_names(cls)
+    fields: list[str | Any] = []  # each field's text with a comma before it
+    leading = True  # is the first field written in every row?
+    for (field, key), rule in zip(keys, _rules(cls), strict=True):
+        values = list(map(operator.attrgetter(field), events))
+        if field in optional:  # written only when not None
+            absent = sum(map(operator.is_, values, itertools.repeat(None)))
+            if absent == len(values):
+                continue
+            if absent:
+                if not fields:
+                    leading = False
+
+                def present(v: Any, key: str = key, rule: Rule = rule) -> str:
+                    return "" if v is None else "," + key + rule(v)
+
+                fields.append(_texts(values, present))
+                continue
+        fields += ["," + key, _texts(values, rule)]
+    if leading:
+        if fields:
+            fields[0] = fields[0][1:]
+        body = _join(fields)
+    else:  # the first field written differs by row: drop the comma before whichever it is
+        joined = _join(fields)
+        body = joined[1:] if isinstance(joined, str) else pc.utf8_slice_codeunits(joined, 1)
+    line = _join(['{"bar":', _int_texts(bars), ',"fields":{', body, '},"seq":', _int_texts(seqs),
+                  ',"type":' + name + "}\n"])
+    return pa.array([line], pa.string()) if isinstance(line, str) else line  # (a str: one row)
 
 
 def _small(first: int, bars: Sequence[int], events: Sequence[Any]) -> bytes:

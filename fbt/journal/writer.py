@@ -182,6 +182,8 @@ class JournalWriter:
 
     def _shut(self) -> None:
         if self._file is not None:
+            if self._raw is not None:  # gzip: a sync flush before the end, as closing a text layer over it did
+                self._file.flush()
             self._file.close()
             self._file = None
         if self._raw is not None:
