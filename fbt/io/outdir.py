@@ -87,7 +87,7 @@ WALK_FORWARD_FOLDER: Final = frozenset({"walk_forward.csv", "oos_equity.csv", "i
                                         "sweep.jsonl"})
 
 #: where the test hook can stop a writer, in the order they are passed
-STAGES: Final = ("staged", "written", "complete", "locked", "swapped-out", "swapped", "retired", "cleaned")
+STAGES: Final = ("staged", "written", "locked", "complete", "swapped-out", "swapped", "retired", "cleaned")
 
 _SUFFIXES = ("tmp", "new", "old")
 
@@ -394,7 +394,10 @@ def interrupted_note(out: str | os.PathLike[str]) -> str:
     '/nonexistent/fbt-out is unchanged: nothing was written there'
     """
     path = Path(out)
-    held = path.is_dir() and any(os.scandir(path))
+    held = False
+    if path.is_dir():
+        with os.scandir(path) as entries:
+            held = any(entries)
     return f"{out} is unchanged: " + ("it still holds the previous run's files" if held else
                                       "nothing was written there")
 
