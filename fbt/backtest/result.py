@@ -28,7 +28,17 @@ from fbt.kernel.loop import Run, fold, paused_gc
 from fbt.report import summary_text
 from fbt.results.accounting import Trades
 from fbt.results.choices import choices
-from fbt.results.curve import Accounts, Curve, FillTable, Ledgers, accounts, derive, fill_table, ledgers
+from fbt.results.curve import (
+    Accounts,
+    Curve,
+    FillTable,
+    Ledgers,
+    account_columns,
+    accounts,
+    derive,
+    fill_table,
+    ledgers,
+)
 from fbt.results.stats import resolve_periods, run_statistics
 
 __all__ = ["Result", "configure", "run", "strategies_of"]
@@ -145,10 +155,7 @@ class Result:
         for s, symbol in enumerate(data.symbols):
             columns[f"{symbol}_position"] = c.positions[s]
             columns[f"{symbol}_holdings"] = c.holdings[s]
-        columns.update(
-            cash=c.cash, commission=c.commission, total=c.total, returns=c.returns,
-            equity_curve=c.equity_curve, drawdown=c.drawdown,
-        )
+        columns.update(account_columns(c, self.run.context.margins))
         index = pd.DatetimeIndex(data.timestamps.astype("datetime64[ns]"), name="timestamp")
         return pd.DataFrame(columns, index=index)
 
@@ -209,9 +216,9 @@ class Result:
         for s, symbol in enumerate(data.symbols):
             header += [f"{symbol}_position", f"{symbol}_holdings"]
             values += [c.positions[s], c.holdings[s]]
-        for name in ("cash", "commission", "total", "returns", "equity_curve", "drawdown"):
+        for name, column in account_columns(c, self.run.context.margins):
             header.append(name)
-            values.append(getattr(c, name))
+            values.append(column)
         wholes = [is_whole(v) for v in values]
         unit = time_unit(data.timestamps, data.time_format)
 

@@ -26,6 +26,7 @@ the fills by :mod:`fbt.results.accounting` and laid on the same rows.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import attrs
@@ -39,7 +40,8 @@ from fbt.models.fill import Execution
 from fbt.results.accounting import Ledger, Trades, account
 from fbt.results.stats import drawdown_curve
 
-__all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "accounts", "derive", "fill_table", "ledgers"]
+__all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "account_columns", "accounts", "derive", "fill_table",
+           "ledgers"]
 
 FloatArray = npt.NDArray[np.float64]
 _ADJ = FIELDS.index("adj_close")
@@ -267,3 +269,30 @@ def ledgers(run: Run, fills: FillTable, curve: Curve, books: Accounts) -> Ledger
         if multipliers is not None:
             unrealised = unrealised * np.asarray(multipliers)[:, None]
     return Ledgers(average_cost=average_cost, realised=realised, unrealised=unrealised)
+
+
+def account_columns(curve: Curve, margins: Sequence[float | None] | None) -> list[tuple[str, FloatArray]]:
+    """equity.csv's columns after the holdings: ``cash``, ``commission``, ``total``, ``returns``, ...
+
+    With per-contract margins (``Context.margins``) the cash is the broker's, as backtrader and a
+    futures broker report it: ``total - margin`` with ``margin = sum(|position| * margin)`` held
+    over the margined symbols, and a ``margin`` column follows it (``total = cash + margin``); the
+    holdings stay the contracts' notional value.
+
+    >>> import numpy as np
+    >>> c = Curve(positions=np.array([[0.0, 2.0]]), holdings=np.array([[0.0, 80_000.0]]),
+    ...           cash=np.array([10_000.0, -70_000.0]), commission=np.zeros(2), total=np.array([10_000.0, 10_000.0]),
+    ...           returns=np.zeros(2), equity_curve=np.ones(2), drawdown=np.zeros(2), final_positions=np.array([2.0]),
+    ...           final_cash=-70_000.0, final_commission=0.0, final_equity=10_000.0)
+    >>> [(name, values.tolist()) for name, values in account_columns(c, (1_000.0,))][:2]
+    [('cash', [10000.0, 8000.0]), ('margin', [0.0, 2000.0])]
+    """
+    tail = [("commission", curve.commission), ("total", curve.total), ("returns", curve.returns),
+            ("equity_curve", curve.equity_curve), ("drawdown", curve.drawdown)]
+    if margins is None:
+        return [("cash", curve.cash), *tail]
+    held = np.zeros_like(curve.total)
+    for s, m in enumerate(margins):
+        if m is not None:
+            held = held + np.abs(curve.positions[s]) * m
+    return [("cash", curve.total - held), ("margin", held), *tail]

@@ -26,7 +26,7 @@ from fbt.models.sizing import SizingModel
 from fbt.report import summary_text
 from fbt.results.accounting import Books, account_from
 from fbt.results.choices import choices
-from fbt.results.curve import Carry, derive, fill_table
+from fbt.results.curve import Carry, account_columns, derive, fill_table
 
 from .output import CsvSink, Kind, temporary
 from .reader import read_chunks
@@ -199,7 +199,9 @@ class _Stream:
         header = ["timestamp"]
         for symbol in symbols:
             header += [f"{symbol}_position", f"{symbol}_holdings"]
-        header += EQUITY_TAIL
+        margined = any(instrument.margin is not None for symbol, instrument in self.config.instruments
+                       if symbol in symbols)
+        header += ("cash", "margin", *EQUITY_TAIL[1:]) if margined else EQUITY_TAIL
         kinds: list[Kind] = ["time", *["float"] * (len(header) - 1)]  # type: ignore[list-item]
         self.equity = CsvSink(self.out / "equity.csv", header, kinds)
         self.sinks.append(self.equity)
@@ -262,7 +264,7 @@ class _Stream:
             columns: list[Any] = [ts]
             for s in range(len(part.symbols)):
                 columns += [curve.positions[s], curve.holdings[s]]
-            columns += [curve.cash, curve.commission, curve.total, curve.returns, curve.equity_curve, curve.drawdown]
+            columns += [column for _, column in account_columns(curve, run.context.margins)]
             self.equity.append(columns, time_format=time_format)
             # fills.csv
             names = part.symbols

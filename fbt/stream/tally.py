@@ -289,7 +289,8 @@ class Tally:
             last_curve=float(curve.equity_curve[-1]) if ts.size else self.last_curve,
             last_total=float(curve.total[-1]) if ts.size else self.last_total,
             totals=self.totals.plus(curve.total),
-            traded=self.traded.plus(np.abs(fills.quantity * fills.price)),
+            traded=self.traded.plus(np.abs(fills.quantity * fills.price if multipliers is None else
+                                           fills.quantity * fills.price * np.asarray(multipliers)[fills.symbol])),
             exposed=self.exposed + int(np.count_nonzero(held)),
             spacings=tuple(sorted(spacings.items())),
             last_time=int(ts[-1]) if ts.size else self.last_time,

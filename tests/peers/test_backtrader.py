@@ -98,6 +98,9 @@ def test_unoptimized_futures_like_value_and_cash(data: fbt.BarData) -> None:
     assert money(result.statistics["final_equity"]) == "12795.00"
     # backtrader tests/test_strategy_unoptimized.py::test_run (stocklike=False): getcash() == '11795.00'
     assert money(broker_cash(result)) == "11795.00"
+    # equity.csv reports the broker's cash and the margin held beside it (total = cash + margin)
+    last = result.equity.iloc[-1]
+    assert (money(last["cash"]), money(last["margin"]), money(last["total"])) == ("11795.00", "1000.00", "12795.00")
 
 
 def test_optimized_values_and_cash(data: fbt.BarData) -> None:

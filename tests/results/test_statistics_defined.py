@@ -165,8 +165,6 @@ def test_a_run_that_never_loses_a_trade_has_no_finite_profit_factor() -> None:
     assert (got["profit_factor"], got["average_loss"]) == (None, None)
 
 
-@pytest.mark.xfail(strict=True, reason="turnover counts quantity * price without the contract multiplier, "
-                                       "so a futures run's traded notional is understated by the multiplier")
 def test_turnover_of_a_futures_run_counts_the_contract_multiplier() -> None:
     s = scripted("s", [(1, 0, SignalType.LONG), (3, 0, SignalType.EXIT)])
     data = _daily([10.0, 11.0, 12.0, 9.0, 10.0, 13.0], [10.0, 11.0, 12.0, 9.0, 10.0, 13.0])

@@ -188,7 +188,8 @@ def run_statistics(
         max_drawdown_from_peak=float(np.nanmax(fraction)) if fraction.size else 0.0,
         drawdown_duration_days=drawdown_duration_time(equity, times) / (SECONDS_PER_DAY * NS_PER_SECOND),
         exposure=exposure(curve.positions),
-        turnover=turnover(fills.quantity * fills.price, total),
+        turnover=turnover(fills.quantity * fills.price if multipliers is None
+                          else fills.quantity * fills.price * np.asarray(multipliers)[fills.symbol], total),
         average_win=average_win(net),
         average_loss=average_loss(net),
         profit_factor=profit_factor(net),
