@@ -59,7 +59,7 @@ DEFAULT_OUT = "fbt-out"
 EXECUTIONS = ("book", "next-open", "next-close")
 COMMISSION_NAMES = ("ib-seed", "ib-fixed", "ib-tiered", "percent", "per-share", "per-trade", "zero")
 SLIPPAGE_NAMES = ("none", "fixed-bps", "half-spread", "volume-share", "sqrt-impact")
-SIZING_NAMES = ("book", "fixed", "cash", "percent", "target-weight", "volatility", "kelly")
+SIZING_NAMES = ("book", "fixed", "cash", "all-cash", "percent", "target-weight", "volatility", "kelly")
 
 
 # Converters: each turns one option's text into its value, or raises a ConfigError naming the option
