@@ -162,11 +162,10 @@ def _lines(cls: type, seqs: npt.NDArray[np.int64], bars: npt.NDArray[np.int64], 
     if leading:
         if fields:
             fields[0] = fields[0][1:]
-        body = _join(fields)
     else:  # the first field written differs by row: drop the comma before whichever it is
         joined = _join(fields)
-        body = joined[1:] if isinstance(joined, str) else pc.utf8_slice_codeunits(joined, 1)
-    line = _join(['{"bar":', _int_texts(bars), ',"fields":{', body, '},"seq":', _int_texts(seqs),
+        fields = [joined[1:] if isinstance(joined, str) else pc.utf8_slice_codeunits(joined, 1)]
+    line = _join(['{"bar":', _int_texts(bars), ',"fields":{', *fields, '},"seq":', _int_texts(seqs),
                   ',"type":' + name + "}\n"])
     return pa.array([line], pa.string()) if isinstance(line, str) else line  # (a str: one row)
 
@@ -195,23 +194,26 @@ def encode_block(first: int, bars: Sequence[int] | npt.NDArray[np.integer[Any]],
         return _small(first, where.tolist(), events)
     where = where.astype(np.int64, copy=False)
     seqs = np.arange(first, first + n, dtype=np.int64)
-    kinds = list(map(type, events))
-    order = dict.fromkeys(kinds)
-    if len(order) == 1:
-        (cls,) = order
-        lines = _lines(cls, seqs, where, events)
-    else:
-        number = dict(zip(order, range(len(order)), strict=True))
-        codes = np.fromiter(map(number.__getitem__, kinds), np.int32, n)
-        grouped: list[Any] = []
-        positions: list[npt.NDArray[np.intp]] = []
-        for k, cls in enumerate(order):
-            at = np.flatnonzero(codes == k)
-            positions.append(at)
-            grouped.append(_lines(cls, seqs[at], where[at], list(map(events.__getitem__, at.tolist()))))
-        back = np.empty(n, dtype=np.int64)
-        back[np.concatenate(positions)] = np.arange(n, dtype=np.int64)
-        lines = pa.concat_arrays(grouped).take(pa.array(back))
+    order = dict.fromkeys(map(type, events))
+    try:
+        if len(order) == 1:
+            (cls,) = order
+            lines = _lines(cls, seqs, where, events)
+        else:  # a record type at a time, then the lines back in the block's order
+            number = dict(zip(order, range(len(order)), strict=True))
+            kinds = np.fromiter(map(number.__getitem__, map(type, events)), np.int32, n)
+            records = np.fromiter(events, object, n)
+            grouped: list[Any] = []
+            positions: list[npt.NDArray[np.intp]] = []
+            for k, cls in enumerate(order):
+                at = np.flatnonzero(kinds == k)
+                positions.append(at)
+                grouped.append(_lines(cls, seqs[at], where[at], records[at].tolist()))
+            back = np.empty(n, dtype=np.int64)
+            back[np.concatenate(positions)] = np.arange(n, dtype=np.int64)
+            lines = pa.concat_arrays(grouped).take(pa.array(back))
+    except pa.ArrowCapacityError:  # more than 2 GiB of text in one block
+        return _small(first, where.tolist(), events)
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     start, end = int(offsets[lines.offset]), int(offsets[lines.offset + n])
     return memoryview(lines.buffers()[2])[start:end]
