@@ -26,7 +26,12 @@ fewer exist; OUT/IN latch; 100 units at the same bar's close; IB seed commission
 - numpy (``benchmarks/ref_numpy.py``): in process, ``pd.read_csv`` + the vectorised rules, and the
   rules alone; whole process, the same module run as a script;
 - backtrader (``benchmarks/ref_backtrader.py``, the ``bench`` extra; skipped when not importable):
-  always in its own process; in process = ``pd.read_csv`` + ``cerebro.run`` timed inside it.
+  always in its own process; in process = ``pd.read_csv`` + ``cerebro.run`` timed inside it;
+- nautilus_trader (``benchmarks/peer_nautilus.py``, the ``bench-nautilus`` extra in a venv of its
+  own, ``.venv-nautilus``; skipped with one line when absent): on the first ``--nt-bars`` bars, in its
+  own process; in process = ``pd.read_csv`` + ``BarDataWrangler`` + engine set-up + ``BacktestEngine.run()``.
+  Its fills are not fbt's, by design of its simulated venue; the harness rebuilds them from the bars
+  and says why each differs (``benchmarks/nautilus_compare.py``, ``benchmarks/README.md``).
 
 "in process" excludes interpreter start and imports; "whole process" is the wall time of the
 subprocess; "peak RSS" is that subprocess's ``ru_maxrss`` (interpreter and libraries included).
@@ -63,6 +68,7 @@ from fbt.sample.strategies import moving_average_crossover
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import nautilus_compare  # noqa: E402
 import ref_numpy  # noqa: E402
 import trailing_stop  # noqa: E402
 
@@ -294,9 +300,9 @@ def row(name: str, bars: int, t_in: float | None, t_whole: float | None, rss: in
 
 def compare(args: argparse.Namespace, tmp: Path) -> bool:
     """The engine comparison: same data, same rules, fills checked, one table."""
-    n, n_bt, rep = args.bars, min(args.bt_bars, args.bars), args.repeat
+    n, n_bt, n_nt, rep = args.bars, min(args.bt_bars, args.bars), min(args.nt_bars, args.bars), args.repeat
     print(f"\n== engines: SMA {SHORT}/{LONG} crossover, 1 symbol, 1-minute bars; fbt and numpy on {n:,} bars, "
-          f"backtrader on the first {n_bt:,}; medians of {rep} ==")
+          f"backtrader on the first {n_bt:,}, nautilus_trader on the first {n_nt:,}; medians of {rep} ==")
     bars = generate(n)
     big_dir, small_dir = tmp / "big", tmp / "small"
     (big_csv,) = write_csv(bars, big_dir)
@@ -387,6 +393,8 @@ def compare(args: argparse.Namespace, tmp: Path) -> bool:
             ok &= same_equity(f"on {n_bt:,} bars", "fbt", result_small.statistics["final_equity"], "backtrader",
                               out["final_equity"])
     rows.append(row("fbt on backtrader's data (load_dir + fbt.run)", n_bt, t_fbt_small, None, None))
+    t_nt_run, t_fbt_nt, explained = nautilus(args, tmp, bars, rows)
+    ok &= explained
 
     print()
     print(f"{'engine':<52}{'bars':>11}{'in-process':>21}{'whole process':>21}{'peak RSS':>9}")
@@ -402,6 +410,11 @@ def compare(args: argparse.Namespace, tmp: Path) -> bool:
         in_memory = (n / t_run) / (n_bt / t_bt_run)
         print(f"  TARGET in process, data loaded -> results in memory (fbt.run vs cerebro.run), bars/s: "
               f"{in_memory:.1f}x (target >= 100x: {'met' if in_memory >= 100 else 'MISSED'})")
+    if t_nt_run and t_fbt_nt:
+        vs_nt = (n / t_run) / (n_nt / t_nt_run)
+        print(f"  TARGET in process, data loaded -> results in memory (fbt.run on {n:,} bars vs nautilus "
+              f"BacktestEngine.run() on {n_nt:,}), bars/s: {vs_nt:.1f}x (target >= 100x: "
+              f"{'met' if vs_nt >= 100 else 'MISSED'}); on the same {n_nt:,} bars: {t_nt_run / t_fbt_nt:.1f}x")
     print(f"  fbt whole process / numpy whole process ({n:,} bars): {t_cli:.2f} s / {t_np_proc:.2f} s = "
           f"{t_cli / t_np_proc:.1f}x;  in process: {t_fbt / t_np:.1f}x;  fold / numpy rules: {t_fold / t_np_core:.1f}x")
     whole = t_cli / t_np_proc
@@ -412,6 +425,43 @@ def compare(args: argparse.Namespace, tmp: Path) -> bool:
           f"{t_start + t_load + t_run + t_write:.2f} s")
     print(f"  fills: {len(f_fbt):,} on {n:,} bars; all engines agree: {'yes' if ok else 'NO (MISMATCH above)'}")
     return ok
+
+
+def nautilus(args: argparse.Namespace, tmp: Path, bars: Bars,
+             rows: list[str]) -> tuple[float | None, float | None, bool]:
+    """nautilus_trader's ``BacktestEngine`` on the first ``--nt-bars`` bars, in its own process, rows added to
+    ``rows``; the median seconds of ``BacktestEngine.run()`` and of ``fbt.run`` on the same bars (None
+    when skipped), and whether every difference of its fills from fbt's there was accounted for."""
+    found = nautilus_compare.find_python(args.nautilus_python)
+    if found is None:
+        return None, None, True
+    python, version = found
+    n_nt, rep = min(args.nt_bars, args.bars), args.repeat
+    (csv,) = write_csv(bars.head(n_nt), tmp / "nautilus")
+    cmd = [python, str(HERE / "peer_nautilus.py"), str(csv), "--short", str(SHORT), "--long", str(LONG),
+           "--capital", str(CAPITAL), "--json", str(tmp / "nt.json")]
+    outs, procs = [], []
+    for _ in range(max(1, rep)):
+        procs.append(run_process(cmd))
+        outs.append(json.loads((tmp / "nt.json").read_text()))
+    parts = {k: statistics.median(o[k] for o in outs) for k in ("load_s", "wrangle_s", "setup_s", "run_s")}
+    t_in = statistics.median(o["load_s"] + o["wrangle_s"] + o["setup_s"] + o["run_s"] for o in outs)
+    rows.append(row(f"nautilus {version} (read_csv + wrangle + run) | script", n_nt, t_in,
+                    statistics.median(p.seconds for p in procs), max(p.maxrss for p in procs)))
+    rows.append(row("  nautilus BarDataWrangler.process + engine set-up", n_nt, parts["wrangle_s"] + parts["setup_s"],
+                    None, None))
+    rows.append(row("  nautilus BacktestEngine.run() alone", n_nt, parts["run_s"], None, None))
+    data = fbt.load_dir(csv.parent)
+    t_fbt, result = timed(lambda: fbt.run(moving_average_crossover(SHORT, LONG), data, capital=CAPITAL), rep)
+    rows.append(row("fbt.run on nautilus's data (loaded)", n_nt, t_fbt, None, None))
+    columns = {k: data.column(SYMBOL, k) for k in ("open", "high", "low", "close", "volume")}
+    lines, explained = nautilus_compare.explain(outs[-1]["fills"], fbt_fills(result, data), columns, SHORT, LONG, 100.0)
+    print(f"  fills on {n_nt:,} bars, nautilus_trader vs fbt (not expected to be equal; benchmarks/README.md):")
+    for line in lines:
+        print(f"    {line}")
+    print(f"    final equity on {n_nt:,} bars: fbt {result.statistics['final_equity']:,.6f}, nautilus (from its fills) "
+          f"{outs[-1]['final_equity']:,.6f}")
+    return parts["run_s"], t_fbt, explained
 
 
 # -------------------------------------------------------------------------------------------- scaling
@@ -567,6 +617,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--bars", type=int, default=1_000_000, help="bars for fbt and numpy (default 1,000,000)")
     ap.add_argument("--bt-bars", type=int, default=100_000, help="bars for backtrader (default 100,000)")
+    ap.add_argument("--nt-bars", type=int, default=100_000, help="bars for nautilus_trader (default 100,000)")
+    ap.add_argument("--nautilus-python", metavar="PYTHON", help="an interpreter with the bench-nautilus extra "
+                    "(default: $FBT_NAUTILUS_PYTHON, this one if it has nautilus_trader, else .venv-nautilus)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is shown (default 3)")
     ap.add_argument("--compare", action="store_true", help="the engine comparison (the default section)")
     ap.add_argument("--scaling", action="store_true", help="fbt bars/s and memory at 10k..1M bars, 10/100 symbols")
@@ -583,8 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.scaling_case:  # a worker of --scaling: one case, in its own process, as JSON
         print(json.dumps(scaling_case(*a.scaling_case, a.repeat)))
         return 0
-    if a.bars < LONG or a.bt_bars < LONG:
-        ap.error(f"--bars and --bt-bars: expected at least {LONG}")
+    if a.bars < LONG or a.bt_bars < LONG or a.nt_bars < LONG:
+        ap.error(f"--bars, --bt-bars and --nt-bars: expected at least {LONG}")
     sections = a.scaling or a.grid or a.path_dependent
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"fbt {fbt.__version__}, Python {platform.python_version()}, numpy {np.__version__}, pandas "
