@@ -214,8 +214,8 @@ def resolve_quantity(budget: float, cost: Callable[[float], float], estimate: fl
     ``estimate`` is a first guess (the budget over one unit's price); whole units unless
     ``fractional``. The cost must grow with the units.
 
-    >>> resolve_quantity(1_000.0, lambda q: q * 30.0 + 5.0, 1_000.0 / 30.0, fractional=False)  # 32 * 30 + 5 = 965
-    32.0
+    >>> resolve_quantity(1_000.0, lambda q: q * 30.0 + 5.0, 1_000.0 / 30.0, fractional=False)  # 33 * 30 + 5 = 995
+    33.0
     >>> resolve_quantity(20.0, lambda q: q * 30.0, 20.0 / 30.0, fractional=False)
     0.0
     """
