@@ -94,6 +94,7 @@ from fbt.live.messages import (
 )
 from fbt.live.normalise import Output, cancel_requested, check, flush, initial, normalise, register
 from fbt.live.port import LiveBroker, correct_fill, intent_of, live_parts, settle
+from fbt.models.sizing import fill_quantity_of
 from fbt.results.curve import accounts, derive, fill_table
 from fbt.results.stats import run_statistics
 from fbt.stream.run import history_needed
@@ -645,6 +646,10 @@ async def run_live_async(
     if config is not None and config.close_at_end:
         raise ConfigError("close_at_end: a live session does not know its last bar in advance; close the positions "
                           "with an exit signal instead")
+    if config is not None and fill_quantity_of(config.sizing, 1.0) is not None:
+        raise ConfigError(f"sizing: {config.sizing!r} resolves the quantity at the fill, which a live session "
+                          f"cannot do yet (it sends each order's quantity to the broker); size when the order is "
+                          f"sent instead, e.g. PercentOfEquity or FixedCash without at_fill")
     session = _Session(strategies, feed, adapter, Path(journal), config or Config(), echo, on_halt)
     session.wait = float(wait)
     loop = asyncio.get_running_loop()

@@ -60,6 +60,13 @@ def test_streamed_and_live_runs_refuse_close_at_end(tmp_path: Path) -> None:
         run_live(moving_average_crossover(5, 20), feed, SimAdapter(tmp_path / "venue", config, feed.symbols),
                  tmp_path / "journal.jsonl", config)
     assert not (tmp_path / "journal.jsonl").exists()
+    # nor does a live session resolve quantities at the fill (it sends each order's quantity)
+    config = fbt.Config(execution="next-open", sizing=fbt.AllCash())
+    with pytest.raises(fbt.ConfigError, match=r"^sizing: AllCash\(fraction=1\.0\) resolves the quantity at the fill, "
+                                              r"which a live session cannot do yet"):
+        run_live(moving_average_crossover(5, 20), feed, SimAdapter(tmp_path / "venue", config, feed.symbols),
+                 tmp_path / "journal.jsonl", config)
+    assert not (tmp_path / "journal.jsonl").exists()
 
 
 def test_replay_of_a_closed_at_end_run_steps_the_close_too() -> None:
