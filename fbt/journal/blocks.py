@@ -2,13 +2,13 @@
 
 :func:`encode_block` gives exactly the bytes of :func:`fbt.journal.codec._event_line` applied to
 each event in turn (each line followed by ``\\n``); it is how journals are written and hashed.
-Per record type in the block it reads each field as a column, formats each *distinct* value once
-by the same rule as the line encoder (floats told apart by their bits, so ``-0.0`` and ``0.0``
-stay apart; ints of one column cast to text by Arrow; text by value; anything else by identity,
-which is safe because records are immutable), folds a column that holds one value into the line's
-constant text, and joins the columns into lines with Arrow (``binary_join_element_wise``), then
-puts the lines back in the block's order. A short block, or bars that are not plain integers,
-takes the line encoder itself.
+Per record type in the block it reads each field as a column, folds a column that holds one
+object into the line's constant text, formats each *distinct* value of the others once by the
+line encoder's rule (floats told apart by their bits, so ``-0.0`` and ``0.0`` stay apart; a column
+of plain ints cast to text by Arrow; anything else by identity, which is safe because records are
+immutable), leaves out a field marked ``JOURNAL_OPTIONAL`` where it is None, joins the columns into
+lines with Arrow (``binary_join_element_wise``) and puts the lines back in the block's order. A
+short block, or bars that are not plain integers, takes the line encoder itself.
 
 >>> import numpy as np
 >>> from fbt.core.events import SignalEvent, SignalType
@@ -86,7 +86,11 @@ def _texts(values: Sequence[Any], rule: Rule) -> str | Any:
             return rule(first)
         unique, codes = np.unique(bits, return_inverse=True)
         # floats with the same bits are the same value, so they have the same text
-        texts = list(map(rule, unique.view(np.float64).tolist()))
+        distinct = unique.view(np.float64)
+        if rule is _text and np.isfinite(distinct).all():  # the rule of a finite float: its repr
+            texts = list(map(float.__repr__, distinct.tolist()))
+        else:
+            texts = list(map(rule, distinct.tolist()))
         return pa.array(texts, pa.string()).take(pa.array(codes.reshape(-1).astype(np.int32)))
     if kinds == {int} and rule is _text:
         try:

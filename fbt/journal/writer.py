@@ -7,7 +7,6 @@ import hashlib
 import os
 import typing
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -117,28 +116,10 @@ class JournalWriter:
             raise JournalError(f"{self.path}: {len(events)} events but {len(bars)} bars")
         if self._file is None:
             raise JournalError(f"{self.path}: the journal is closed")
-        if not len(events):
-            return
-        if len(events) <= _BATCH:
-            self._check_order(bars)
-            self._put(encode_block(self._count, bars, events), len(events), bars)
-            return
-        # more than a block: each block is hashed and written on a second thread (hashlib and file
-        # writes let go of the interpreter lock) while this one encodes the next, in order
-        first = self._count
-        with ThreadPoolExecutor(1, thread_name_prefix="fbt-journal") as pool:
-            pending: Future[None] | None = None
-            try:
-                for lo in range(0, len(events), _BATCH):
-                    chunk, where = events[lo : lo + _BATCH], bars[lo : lo + _BATCH]
-                    self._check_order(where, bars[lo - 1] if lo else self._last_bar)
-                    block = encode_block(first + lo, where, chunk)
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(self._put, block, len(chunk), where)
-            finally:
-                if pending is not None:
-                    pending.result()
+        for lo in range(0, len(events), _BATCH):
+            chunk, where = events[lo : lo + _BATCH], bars[lo : lo + _BATCH]
+            self._check_order(where)
+            self._put(encode_block(self._count, where, chunk), len(chunk), where)
 
     def _put(self, block: bytes | memoryview, count: int, where: Sequence[int] | npt.NDArray[np.integer[Any]]) -> None:
         """Write and hash one encoded block of ``count`` events handled at bars ``where``."""
@@ -152,9 +133,9 @@ class JournalWriter:
         self._count += count
         self._last_bar = int(where[-1])
 
-    def _check_order(self, where: Sequence[int] | npt.NDArray[np.integer[Any]], last: Any = None) -> None:
-        """Raise unless the bars do not decrease from ``last`` (default: the last line's bar) on."""
-        last = self._last_bar if last is None else last
+    def _check_order(self, where: Sequence[int] | npt.NDArray[np.integer[Any]]) -> None:
+        """Raise unless the bars do not decrease (from the last line's bar on)."""
+        last = self._last_bar
         bars = np.asarray(where)
         if (bars.ndim == 1 and bars.dtype.kind in "iu"
                 and (not len(bars) or (bars[0] >= last and (bars[1:] >= bars[:-1]).all()))):
