@@ -20,6 +20,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,12 @@ def explain(nautilus: Sequence[Sequence[Any]], fbt_fills: Sequence[Fill], bars: 
     """
     close = bars["close"]
     got = [(int(b), str(s), float(p), float(q)) for b, s, p, q, _ in nautilus]
-    orders = sorted({(b, s) for b, s, _, _ in got})
+    per_order = Counter((b, s) for b, s, _, _ in got)
+    orders = sorted(per_order)
     ours = {(b, s) for b, s, _ in fbt_fills}
     rebuilt = latch_orders(left_to_right_mean(close, short), left_to_right_mean(close, long))
     want = expected_fills(rebuilt, bars, quantity)
-    split = sum(1 for b, s in orders if sum(1 for x in got if x[:2] == (b, s)) > 1)
+    split = sum(1 for count in per_order.values() if count > 1)
     only_nt, only_fbt = len(set(orders) - ours), len(ours - set(orders))
     at_close = sum(1 for b, _, p, _ in got if p == float(close[b]))
     lines = [

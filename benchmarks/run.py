@@ -6,6 +6,7 @@
     python benchmarks/run.py --grid               # 1,000 crossover runs on 2,500 daily bars, one core
     python benchmarks/run.py --path-dependent     # crossover vs a trailing stop (state changes every bar)
     python benchmarks/run.py --compare --grid     # several sections in one go
+    python benchmarks/run.py --nt-bars 1000000 --repeat 1   # nautilus_trader on 1M bars too (benchmarks/README.md)
 
 With no section flag the engine comparison runs; ``--compare`` adds it to other sections. Every
 time is the median of ``--repeat`` runs (default 3) on this machine; other load on it shows up in the
