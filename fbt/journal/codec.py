@@ -199,10 +199,9 @@ def _line_encoder(cls: type) -> Callable[[int, int, Any], str]:
         hint = hints.get(field)
         v, t = f"v{k}", f"t{k}"
         lines.append(f" {v} = e.{field}")
-        if field in optional:  # written with its separator, and only when not None
+        if field in optional:  # written, with the comma before it, only when not None
             namespace[f"k{k}"] = key
-            lines.append(f" {t} = '' if {v} is None else " + (f"k{k} + text({v}) + ','" if k == 0 else
-                                                              f"',' + k{k} + text({v})"))
+            lines.append(f" {t} = '' if {v} is None else ',' + k{k} + text({v})")
             parts.append(f"{{{t}}}")
             continue
         if hint is float:
@@ -224,11 +223,12 @@ def _line_encoder(cls: type) -> Callable[[int, int, Any], str]:
     namespace["MIDDLE"] = ',"fields":{'
     namespace["SEQ"] = '},"seq":'
     namespace["TAIL"] = ',"type":' + name + "}"
-    body = ""
-    for k, (part, (field, _)) in enumerate(zip(parts, keys, strict=True)):
-        # an optional field carries its own comma (after it when first, before it otherwise)
-        joined = k == 0 or field in optional or (k == 1 and keys[0][0] in optional)
-        body += part if joined else "," + part
+    if optional:  # every field written with the comma before it; the first one's is cut
+        lines.append(' body = f"' + "".join(part if field in optional else "," + part
+                                            for part, (field, _) in zip(parts, keys, strict=True)) + '"[1:]')
+        body = "{body}"
+    else:
+        body = ",".join(parts)
     source = ("def encode(seq, bar, e):\n" + "\n".join(lines) + "\n"
               ' return f"{HEAD}{int_repr(bar)}{MIDDLE}' + body + '{SEQ}{int_repr(seq)}{TAIL}"\n')
     exec(source, namespace)

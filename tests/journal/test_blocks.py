@@ -181,10 +181,31 @@ class Sparse:
     e_last: Any = attrs.field(default=None, metadata={OPTIONAL: True} if OPTIONAL else {})
 
 
+@attrs.frozen
+class Leading:
+    """Two fields written only when not None before the first one always written."""
+
+    a: Any = attrs.field(default=None, metadata={OPTIONAL: True} if OPTIONAL else {})
+    b: Any = attrs.field(default=None, metadata={OPTIONAL: True} if OPTIONAL else {})
+    c: int = 0
+
+
+@attrs.frozen
+class Bare:
+    """Only fields written when not None (a line may have no field at all)."""
+
+    a: Any = attrs.field(default=None, metadata={OPTIONAL: True} if OPTIONAL else {})
+    b: Any = attrs.field(default=None, metadata={OPTIONAL: True} if OPTIONAL else {})
+
+
 def sparse() -> st.SearchStrategy[Any]:
     maybe = st.one_of(st.none(), st.none(), floats(finite=False), TEXT)
-    return st.builds(Sparse, a_first=st.one_of(st.none(), floats()), b_always=whole(), c_inside=maybe,
-                     d_always=TEXT, e_last=maybe)
+    return st.one_of(
+        st.builds(Sparse, a_first=st.one_of(st.none(), floats()), b_always=whole(), c_inside=maybe,
+                  d_always=TEXT, e_last=maybe),
+        st.builds(Leading, a=maybe, b=maybe, c=whole()),
+        st.builds(Bare, a=maybe, b=maybe),
+    )
 
 
 def customs() -> st.SearchStrategy[Any]:
