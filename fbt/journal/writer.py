@@ -7,6 +7,7 @@ import hashlib
 import os
 import typing
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -15,9 +16,9 @@ import numpy.typing as npt
 
 from fbt.core.events import Event
 from fbt.core.market import FIELDS, Bar, BarData
-from fbt.journal.blocks import BLOCK, encode_block
+from fbt.journal.blocks import BLOCK, SHORTEST, encode_block
 from fbt.journal.codec import JOURNAL_FILE, JournalError, _event_line, canonical_json, encode_record
-from fbt.journal.fingerprint import _RUN_FINGERPRINTS, _header_for, as_run
+from fbt.journal.fingerprint import _DATA_FINGERPRINTS, _RUN_FINGERPRINTS, _header_for, as_run, data_fingerprint
 from fbt.journal.record import Fingerprints, JournalHeader, MarketRecord
 
 if TYPE_CHECKING:
@@ -231,6 +232,14 @@ def write_journal(source: object, path: str | os.PathLike[str], *, market: str =
     without the data. A path ending in ``.gz`` is written as gzip (reproducibly).
     """
     run = as_run(source)
+    first: bytes | memoryview | None = None
+    if market == "reference" and run.data not in _DATA_FINGERPRINTS and len(run.events) >= SHORTEST:
+        # the data's hash (one long SHA-256 that lets go of the interpreter lock) on a second thread
+        # while this one encodes the first block of events
+        with ThreadPoolExecutor(1, thread_name_prefix="fbt-journal") as pool:
+            hashing = pool.submit(data_fingerprint, run.data)
+            first = encode_block(0, run.event_bars[:_BATCH], run.events[:_BATCH])
+            hashing.result()
     header = _header_for(run, market)
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
@@ -246,6 +255,11 @@ def write_journal(source: object, path: str | os.PathLike[str], *, market: str =
                         j += 1
                     writer.extend(events[k:j], bars[k:j])
                     k = j
+            elif first is not None:
+                head = run.event_bars[:_BATCH]
+                writer._check_order(head)
+                writer._put(first, len(head), head)
+                writer.extend(run.events[_BATCH:], run.event_bars[_BATCH:])
             else:
                 writer.extend(run.events, run.event_bars)
         os.replace(tmp, target)
