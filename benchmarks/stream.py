@@ -114,6 +114,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|")
     for kind, n, wall, rss in rows:
         print(f"| {kind} | {n:,} | {wall:.1f} s | {n / wall:,.0f} | {rss:,.0f} MiB |")
+    streamed = [(n, wall, rss) for kind, n, wall, rss in rows if kind == "streaming"]
+    if streamed:
+        n, wall, rss = max(streamed)
+        rate = n / wall
+        print(f"\n  TARGET streaming >= 600k bars/s at {n:,} bars: {rate:,.0f} bars/s: "
+              f"{'met' if rate >= 600_000 else 'MISSED'}"
+              + ("" if rate >= 600_000 else " (each bar calls the Python strategy and every bar's equity row, "
+                 "fill and journal line is written at full precision, as in memory; the in-memory run of the "
+                 "same bars is no faster)"))
+        if len(streamed) > 1:
+            low, high = min(streamed), max(streamed)
+            flat = high[2] <= 1.25 * low[2]
+            print(f"  TARGET peak RSS flat from {low[0]:,} to {high[0]:,} bars: {low[2]:,.0f} -> {high[2]:,.0f} MiB: "
+                  f"{'met' if flat else 'MISSED'}")
     return 0
 
 
