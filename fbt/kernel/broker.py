@@ -234,6 +234,19 @@ def resolve_quantity(budget: float, cost: Callable[[float], float], estimate: fl
     return 0.0
 
 
+def _fill_price(ctx: Context, base: float, quantity: float, volume: float, sign: int, tick: float | None,
+                low: float, high: float) -> tuple[float, float]:
+    """A working order's fill price and slippage per unit: slipped from ``base``, then rounded to the tick."""
+    slip = _slippage(ctx, base, quantity, volume)
+    price = base + sign * slip
+    if price < 0:  # a sell is never paid less than nothing
+        price, slip = 0.0, base
+    if tick is not None:
+        price = tick_fill_price(price, tick, sign=sign, low=low, high=high)
+        slip = max(0.0, sign * (price - base))
+    return price, slip
+
+
 def fill_working(
     broker: Broker, portfolio: Portfolio, market: MarketEvent, ctx: Context
 ) -> tuple[Broker, tuple[Event, ...]]:
@@ -343,14 +356,8 @@ def fill_working(
         if config.slippage is not None and uses_volume(config.slippage) and not volume > 0:
             kept.append(w)
             continue
-        slip = _slippage(ctx, base, quantity, volume)
         sign = order.direction.sign
-        price = base + sign * slip
-        if price < 0:  # a sell is never paid less than nothing
-            price, slip = 0.0, base
-        if ticks is not None and (tick := ticks[s]) is not None:
-            price = tick_fill_price(price, tick, sign=sign, low=low, high=h)
-            slip = max(0.0, sign * (price - base))
+        price, slip = _fill_price(ctx, base, quantity, volume, sign, None if ticks is None else ticks[s], low, h)
         commission = config.commission(quantity, price if multipliers is None else price * multipliers[s])
         changed = True
         if checking:
@@ -405,11 +412,7 @@ def _resolved(ctx: Context, w: Working, portfolio: Portfolio, marks: list[float]
     tick = None if ctx.ticks is None else ctx.ticks[s]
 
     def unit_price(q: float) -> float:
-        price = base + sign * _slippage(ctx, base, q, volume)
-        price = max(price, 0.0)
-        if tick is not None:
-            price = tick_fill_price(price, tick, sign=sign, low=low, high=high)
-        return price * multiplier
+        return _fill_price(ctx, base, q, volume, sign, tick, low, high)[0] * multiplier
 
     def cost(q: float) -> float:
         unit = unit_price(q)

@@ -65,7 +65,7 @@ from fbt.models.fill import Execution
 from fbt.models.instrument import tick_level
 from fbt.models.sizing import fill_quantity_of, round_quantity
 
-__all__ = ["apply_fill", "apply_fill_multiplied", "book_order_error", "entry_working", "fill_applier", "margin_cash",
+__all__ = ["apply_fill", "apply_fill_multiplied", "book_order_error", "fill_applier", "margin_cash",
            "mark", "naive_orders", "plan_orders", "working_quantity"]
 
 _ADJ = FIELDS.index("adj_close")
@@ -103,15 +103,6 @@ def naive_orders(
         timestamp=signal.timestamp, symbol=signal.symbol, quantity=quantity, direction=direction, order_id=order_id
     )
     return attrs.evolve(portfolio, orders_sent=order_id), (order,)
-
-
-def entry_working(broker: Broker, symbol: str) -> bool:
-    """Tell whether an entry order (not a bracket child nor a one-cancels-other exit) works for ``symbol``.
-
-    >>> entry_working(Broker(), "A")
-    False
-    """
-    return any(w.order.symbol == symbol and _counts(w.order) for w in broker.pending)
 
 
 def _counts(o: OrderEvent) -> bool:

@@ -40,8 +40,8 @@ from fbt.models.fill import Execution
 from fbt.results.accounting import Ledger, Trades, account
 from fbt.results.stats import drawdown_curve
 
-__all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "account_columns", "accounts", "derive", "fill_table",
-           "ledgers"]
+__all__ = ["Accounts", "Carry", "Curve", "FillTable", "Ledgers", "account_columns", "account_names", "accounts",
+           "derive", "fill_table", "ledgers"]
 
 FloatArray = npt.NDArray[np.float64]
 _ADJ = FIELDS.index("adj_close")
@@ -287,12 +287,21 @@ def account_columns(curve: Curve, margins: Sequence[float | None] | None) -> lis
     >>> [(name, values.tolist()) for name, values in account_columns(c, (1_000.0,))][:2]
     [('cash', [10000.0, 8000.0]), ('margin', [0.0, 2000.0])]
     """
-    tail = [("commission", curve.commission), ("total", curve.total), ("returns", curve.returns),
-            ("equity_curve", curve.equity_curve), ("drawdown", curve.drawdown)]
+    tail = [curve.commission, curve.total, curve.returns, curve.equity_curve, curve.drawdown]
     if margins is None:
-        return [("cash", curve.cash), *tail]
+        return list(zip(account_names(margined=False), [curve.cash, *tail], strict=True))
     held = np.zeros_like(curve.total)
     for s, m in enumerate(margins):
         if m is not None:
             held = held + np.abs(curve.positions[s]) * m
-    return [("cash", curve.total - held), ("margin", held), *tail]
+    return list(zip(account_names(margined=True), [curve.total - held, held, *tail], strict=True))
+
+
+def account_names(*, margined: bool) -> tuple[str, ...]:
+    """The names of :func:`account_columns`, with or without per-contract margins.
+
+    >>> account_names(margined=True)[:3]
+    ('cash', 'margin', 'commission')
+    """
+    tail = ("commission", "total", "returns", "equity_curve", "drawdown")
+    return ("cash", "margin", *tail) if margined else ("cash", *tail)

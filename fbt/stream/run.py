@@ -26,7 +26,7 @@ from fbt.models.sizing import SizingModel
 from fbt.report import summary_text
 from fbt.results.accounting import Books, account_from
 from fbt.results.choices import choices
-from fbt.results.curve import Carry, account_columns, derive, fill_table
+from fbt.results.curve import Carry, account_columns, account_names, derive, fill_table
 
 from .output import CsvSink, Kind, temporary
 from .reader import read_chunks
@@ -35,7 +35,6 @@ from .tally import Tally
 
 __all__ = ["StreamResult", "history_needed", "run_stream"]
 
-EQUITY_TAIL = ("cash", "commission", "total", "returns", "equity_curve", "drawdown")
 FILL_HEADER = ("timestamp", "symbol", "direction", "quantity", "price", "commission")
 TRADE_HEADER = ("symbol", "direction", "entry_time", "exit_time", "quantity", "entry_price", "exit_price", "pnl",
                 "commission", "net_pnl", "bars")
@@ -199,9 +198,8 @@ class _Stream:
         header = ["timestamp"]
         for symbol in symbols:
             header += [f"{symbol}_position", f"{symbol}_holdings"]
-        margined = any(instrument.margin is not None for symbol, instrument in self.config.instruments
-                       if symbol in symbols)
-        header += ("cash", "margin", *EQUITY_TAIL[1:]) if margined else EQUITY_TAIL
+        # as the run's context decides its margins (fbt.kernel.context.Context.margins)
+        header += account_names(margined=any(i.margin is not None for _, i in self.config.instruments))
         kinds: list[Kind] = ["time", *["float"] * (len(header) - 1)]  # type: ignore[list-item]
         self.equity = CsvSink(self.out / "equity.csv", header, kinds)
         self.sinks.append(self.equity)
